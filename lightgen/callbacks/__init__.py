@@ -1,0 +1,5 @@
+"""Callbacks: pictures and checks that work with any model and any logger."""
+
+from lightgen.callbacks.sample_grid import SampleGrid
+
+__all__ = ["SampleGrid"]

@@ -1,0 +1,200 @@
+"""The ``lightgen`` command: a LightningCLI (subclass mode) plus ``sample`` and ``data prepare``.
+
+    lightgen fit --config configs/dcgan.yaml          train (also validate / test / predict)
+    lightgen fit --model=DCGAN --data=MNIST           short names of every imported model/datamodule
+    lightgen sample --ckpt last.ckpt --num 64 --out grid.png [--seed 0]
+    lightgen data prepare mnist|fashion-mnist [--root data]
+
+Each ``fit`` gets its own versioned run folder, ``<run_root>/<run_name>/version_N``, holding
+``config.yaml``, ``checkpoints/`` (``last.ckpt`` always), ``samples/`` and the logger's files, so
+nothing from an earlier run is overwritten. The data shape is linked from the datamodule into
+the model (``data.data_shape -> model.init_args.data_shape``), so networks fit the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from jsonargparse import lazy_instance
+from lightning.pytorch.cli import LightningCLI
+
+import lightgen.data  # noqa: F401  (imports register the datamodules' short names)
+import lightgen.models  # noqa: F401  (imports register the models' short names)
+from lightgen import __version__
+from lightgen.callbacks import SampleGrid
+from lightgen.checkpoint import AtomicCheckpointIO, load_model
+from lightgen.errors import LightgenError
+from lightgen.models.base import GenerativeModel
+
+EXTRA_COMMANDS = {
+    "sample": "write a grid of samples from a checkpoint",
+    "data": "prepare datasets (`lightgen data prepare mnist`)",
+}
+
+
+def wandb_key_available() -> bool:
+    """True when wandb can log online: an API key in the environment or in ~/.netrc."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
+    return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+def next_version_dir(parent: Path) -> Path:
+    """``parent/version_N`` with N one above the highest existing version."""
+    versions = [int(m.group(1)) for p in parent.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
+    return parent / f"version_{max(versions, default=-1) + 1}"
+
+
+def _short_names(base: type) -> str:
+    names = set()
+    stack = list(base.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("lightgen."):
+            names.add(cls.__name__)
+    return ", ".join(sorted(names))
+
+
+class LightgenCLI(LightningCLI):
+    """LightningCLI with lightgen's run folders, links and default callbacks."""
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
+        parser.add_argument("--run_name", type=str | None, default=None, help="run name (default: config file name)")
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
+        parser.add_lightning_class_args(SampleGrid, "sample_grid")
+        parser.add_lightning_class_args(RichProgressBar, "progress_bar")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.subcommand == "fit":
+            run_dir = self._run_dir(config)
+            config.trainer.default_root_dir = str(run_dir)
+            if not config.checkpoint.dirpath:
+                config.checkpoint.dirpath = str(run_dir / "checkpoints")
+            self._point_loggers_at(config, run_dir)
+        if not wandb_key_available() and not os.environ.get("WANDB_MODE"):
+            os.environ["WANDB_MODE"] = "offline"
+            if self._uses_wandb(config):
+                print("lightgen: no wandb API key found; wandb runs offline (sync later with `wandb sync`)")
+
+    def _run_dir(self, config: Any) -> Path:
+        name = config.get("run_name")
+        if not name:
+            paths = [p for p in (config.get("config") or []) if p is not None]
+            name = Path(str(paths[-1])).stem if paths else str(config.model.class_path).rsplit(".", 1)[-1].lower()
+        parent = Path(config.run_root) / name
+        if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
+            # DDP workers re-run the CLI: they share rank 0's folder, which rank 0 already created
+            return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent)))
+        run_dir = next_version_dir(parent)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
+        return run_dir
+
+    @staticmethod
+    def _logger_configs(config: Any) -> list[Any]:
+        logger = config.trainer.get("logger")
+        if logger is None or isinstance(logger, bool):
+            return []
+        return list(logger) if isinstance(logger, list) else [logger]
+
+    def _uses_wandb(self, config: Any) -> bool:
+        return any("Wandb" in str(lg.get("class_path", "")) for lg in self._logger_configs(config) if hasattr(lg, "get"))
+
+    def _point_loggers_at(self, config: Any, run_dir: Path) -> None:
+        """Put every logger's files in the run folder (TensorBoard/CSV without their own versioning)."""
+        for logger in self._logger_configs(config):
+            if not hasattr(logger, "get") or "init_args" not in logger:
+                continue
+            args = logger.init_args
+            if "save_dir" in args and args.save_dir in (None, ".", "", "runs"):
+                args.save_dir = str(run_dir)
+            class_path = str(logger.class_path)
+            if "TensorBoardLogger" in class_path or "CSVLogger" in class_path:
+                args.name, args.version = "", ""
+
+
+def default_trainer_config() -> dict[str, Any]:
+    """Trainer defaults of every run (configs/base.yaml repeats them for reading)."""
+    return {"plugins": [lazy_instance(AtomicCheckpointIO)], "log_every_n_steps": 10}
+
+
+def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
+    description = (
+        f"lightgen {__version__}: deep generative models on PyTorch Lightning.\n"
+        f"models: {_short_names(GenerativeModel)}\n"
+        f"datamodules: {_short_names(LightningDataModule)}\n"
+        "more commands: " + "; ".join(f"{k} ({v})" for k, v in EXTRA_COMMANDS.items())
+    )
+    return LightgenCLI(
+        GenerativeModel,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        trainer_defaults=default_trainer_config(),
+        save_config_kwargs={"overwrite": False},
+        parser_kwargs={"description": description, "formatter_class": argparse.RawDescriptionHelpFormatter},
+        args=args,
+        auto_configure_optimizers=False,
+    )
+
+
+def sample_command(argv: list[str]) -> None:
+    from lightgen.callbacks.sample_grid import save_sample_grid
+
+    parser = argparse.ArgumentParser(prog="lightgen sample", description=EXTRA_COMMANDS["sample"])
+    parser.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
+    parser.add_argument("--num", type=int, default=64, help="number of samples")
+    parser.add_argument("--out", default="samples.png", help="PNG file to write")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
+    parser.add_argument("--nrow", type=int, default=8, help="images per row")
+    parser.add_argument("--device", default="cpu", help="torch device to sample on")
+    ns = parser.parse_args(argv)
+    if ns.num < 1:
+        raise LightgenError(f"--num must be a positive integer; got {ns.num}")
+    model = load_model(ns.ckpt).to(ns.device)
+    path = save_sample_grid(model, ns.out, num=ns.num, nrow=ns.nrow, seed=ns.seed)
+    print(f"wrote {ns.num} samples of {type(model).__name__} to {path}")
+
+
+def data_command(argv: list[str]) -> None:
+    from lightgen.data.prepare import PREPARERS, prepare
+
+    parser = argparse.ArgumentParser(prog="lightgen data", description=EXTRA_COMMANDS["data"])
+    sub = parser.add_subparsers(dest="action", required=True)
+    prep = sub.add_parser("prepare", help="download or copy a dataset into the data root, verified")
+    prep.add_argument("name", help=f"one of {sorted(PREPARERS)}")
+    prep.add_argument("--root", default=None, help="data root (default $LIGHTGEN_DATA or data/)")
+    ns = parser.parse_args(argv)
+    prepare(ns.name, ns.root)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Entry point of the ``lightgen`` console script."""
+    argv = list(sys.argv[1:] if args is None else args)
+    try:
+        if argv and argv[0] == "sample":
+            sample_command(argv[1:])
+        elif argv and argv[0] == "data":
+            data_command(argv[1:])
+        else:
+            run_lightning_cli(argv)
+    except LightgenError as err:
+        print(f"lightgen: error: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Pure tensor functions: losses and bounds, no state, no lightning."""

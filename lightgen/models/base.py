@@ -1,0 +1,107 @@
+"""The base every lightgen model shares: the data it models, how it samples, what a checkpoint holds.
+
+A lightgen model is a LightningModule with one training rule. What all of them have in common lives
+here, so the sample-grid callback, ``lightgen sample`` and ``lightgen evaluate`` work with any model:
+
+- ``data_shape``: the shape of one example, ``(C, H, W)`` for images. The CLI links it from the
+  datamodule (``data.data_shape -> model.init_args.data_shape``), so a network is built for the
+  data it will see, and it is saved with the hyper-parameters so a checkpoint rebuilds the model.
+- ``value_range``: the range of the model's samples (and of the data it expects).
+- ``sample(n, seed=None)``: ``n`` examples, drawn reproducibly when ``seed`` is given.
+- checkpoint metadata (``checkpoint["lightgen"]``): the model's class path and the lightgen version,
+  so a checkpoint names what it holds and a foreign file is refused with a clear message.
+- the per-rank torch RNG state, so a resumed run draws the same dropout masks and binarizations as
+  an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Sequence
+
+import torch
+from lightning.pytorch import LightningModule
+
+from lightgen import __version__
+
+CHECKPOINT_KEY = "lightgen"
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (blake2b of their bytes): distinct parts give unrelated streams."""
+    digest = hashlib.blake2b(b"".join(int(p).to_bytes(16, "little", signed=True) for p in parts), digest_size=8)
+    return int.from_bytes(digest.digest(), "little") & ((1 << 63) - 1)
+
+
+class GenerativeModel(LightningModule):
+    """Base LightningModule of every lightgen model.
+
+    Subclasses implement :meth:`sample`; models with a density add ``log_prob(x)`` (and VAEs
+    ``elbo(x)``). The base class gives them a reproducible random stream (:meth:`random_stream`),
+    checkpoint metadata and RNG-state saving for exact resume.
+    """
+
+    #: range of the values of samples and of the data the model expects (images: [-1, 1] or [0, 1])
+    value_range: tuple[float, float] = (-1.0, 1.0)
+
+    def __init__(self, data_shape: Sequence[int]) -> None:
+        super().__init__()
+        if not data_shape or any(int(s) <= 0 for s in data_shape):
+            raise ValueError(f"data_shape must be positive sizes such as (1, 28, 28); got {tuple(data_shape)!r}")
+        self.data_shape = tuple(int(s) for s in data_shape)
+        # Seed of the model's own random stream (latents, sampling). Set at fit start from the global
+        # seed (rank 0's, broadcast) unless a checkpoint restored it.
+        self.stream_seed: int | None = None
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """Draw ``n`` examples of shape ``(n, *data_shape)`` in ``value_range``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement sample(n)")
+
+    def make_generator(self, seed: int | None) -> torch.Generator | None:
+        """A torch.Generator on this model's device seeded with ``seed`` (None: use the global RNG)."""
+        if seed is None:
+            return None
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(int(seed))
+        return gen
+
+    def random_stream(self, *key: int) -> torch.Generator:
+        """A generator for one draw of the training stream, keyed by (stream seed, rank, *key).
+
+        Stateless: the same key gives the same numbers after a resume, and each rank gets its own
+        numbers without any state to save per rank.
+        """
+        if self.stream_seed is None:
+            self.stream_seed = int(torch.initial_seed()) & ((1 << 63) - 1)
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(mix_seed(self.stream_seed, *key))
+        return gen
+
+    def on_fit_start(self) -> None:
+        if self.stream_seed is None:
+            seed = int(torch.initial_seed()) & ((1 << 63) - 1)
+            # every rank uses rank 0's seed; the rank enters each draw's key where it must differ
+            self.stream_seed = int(self.trainer.strategy.broadcast(seed, src=0))
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        cls = type(self)
+        rng = torch.get_rng_state()
+        # one row per rank, so every rank resumes its own stream (dropout masks, binarization)
+        rng_rows = self.all_gather(rng) if self.trainer.world_size > 1 else rng.unsqueeze(0)
+        checkpoint[CHECKPOINT_KEY] = {
+            "class_path": f"{cls.__module__}.{cls.__qualname__}",
+            "version": __version__,
+            "data_shape": list(self.data_shape),
+            "stream_seed": self.stream_seed,
+            "torch_rng": rng_rows.cpu(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        meta = checkpoint.get(CHECKPOINT_KEY, {})
+        self.stream_seed = meta.get("stream_seed", self.stream_seed)
+        rows = meta.get("torch_rng")
+        if rows is not None and self._trainer is not None and self.trainer.state.fn == "fit":
+            rank = self.trainer.global_rank if len(rows) == self.trainer.world_size else 0
+            torch.set_rng_state(rows[rank].to(torch.uint8))

@@ -1,0 +1,72 @@
+"""DCGAN generator and discriminator (Radford, Metz & Chintala 2015, "Unsupervised Representation
+Learning with Deep Convolutional GANs", sec. 3 and fig. 1).
+
+The architecture guidelines of sec. 3: strided convolutions instead of pooling (fractionally
+strided in G), batch norm in both nets except G's output and D's input layer, ReLU in G with a tanh
+output, LeakyReLU (slope 0.2) in D, no fully connected hidden layers. Widths double as the
+resolution halves: at 64 px G maps z -> 4x4x8ngf -> 8x8x4ngf -> 16x16x2ngf -> 32x32xngf -> 64x64xC,
+and D mirrors it. 28 px images start from 7x7 instead of 4x4.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from lightgen.nets.init import dcgan_init
+from lightgen.nets.shapes import dcgan_base_size, image_shape
+
+
+class DCGANGenerator(nn.Module):
+    """z of shape (N, latent_dim) -> images of shape (N, C, S, S) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int, out_shape: Sequence[int], width: int = 64) -> None:
+        super().__init__()
+        channels, size, _ = image_shape(out_shape, "DCGANGenerator")
+        base, n_up = dcgan_base_size(size, "DCGANGenerator")
+        self.latent_dim = latent_dim
+        widths = [width * 2 ** (n_up - 1 - i) for i in range(n_up)]  # e.g. 8w, 4w, 2w, w at 64 px
+        layers: list[nn.Module] = [
+            # project z (as a 1x1 map) to base x base
+            nn.ConvTranspose2d(latent_dim, widths[0], base, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """Images (N, C, S, S) -> logits (N,) of "x is real"; ``dropout`` after each hidden block."""
+
+    def __init__(self, in_shape: Sequence[int], width: int = 64, dropout: float = 0.0) -> None:
+        super().__init__()
+        channels, size, _ = image_shape(in_shape, "DCGANDiscriminator")
+        base, n_down = dcgan_base_size(size, "DCGANDiscriminator")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        self.in_shape = (channels, size, size)
+        widths = [width * 2**i for i in range(n_down)]  # w, 2w, 4w, 8w at 64 px
+        layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+        layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False))  # base x base -> 1x1 logit
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1:] != self.in_shape:
+            raise ValueError(f"DCGANDiscriminator was built for {self.in_shape} images; got {tuple(x.shape[1:])}")
+        return self.net(x).flatten()
