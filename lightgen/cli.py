@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from jsonargparse import lazy_instance
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
 from lightning.pytorch.cli import LightningCLI
 
 import lightgen.data  # noqa: F401  (imports register the datamodules' short names)
 import lightgen.models  # noqa: F401  (imports register the models' short names)
 from lightgen import __version__
-from lightgen.callbacks import SampleGrid
+from lightgen.callbacks import RunCheckpoint, SampleGrid
 from lightgen.checkpoint import AtomicCheckpointIO, load_model
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
@@ -59,7 +59,7 @@ def _short_names(base: type) -> str:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if cls.__module__.startswith("lightgen."):
+        if cls.__module__.startswith("lightgen.") and not cls.__name__.startswith("Generative"):
             names.add(cls.__name__)
     return ", ".join(sorted(names))
 
@@ -71,10 +71,9 @@ class LightgenCLI(LightningCLI):
         parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
         parser.add_argument("--run_name", type=str | None, default=None, help="run name (default: config file name)")
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_last": True, "checkpoint.save_top_k": 0})
+        parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_top_k": 0})
         parser.add_lightning_class_args(SampleGrid, "sample_grid")
-        parser.add_lightning_class_args(RichProgressBar, "progress_bar")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -88,6 +87,15 @@ class LightgenCLI(LightningCLI):
             os.environ["WANDB_MODE"] = "offline"
             if self._uses_wandb(config):
                 print("lightgen: no wandb API key found; wandb runs offline (sync later with `wandb sync`)")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        """The trainer, with a Rich progress bar unless bars are off or another bar was chosen."""
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        callbacks = list(kwargs.get("callbacks", trainer_config.get("callbacks") or []))
+        wants_bar = trainer_config.get("enable_progress_bar") is not False
+        if wants_bar and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+            kwargs["callbacks"] = [*callbacks, RichProgressBar()]
+        return super().instantiate_trainer(**kwargs)
 
     def _run_dir(self, config: Any) -> Path:
         name = config.get("run_name")
@@ -126,9 +134,15 @@ class LightgenCLI(LightningCLI):
                 args.name, args.version = "", ""
 
 
+def base_config_files() -> list[str]:
+    """configs/base.yaml, read before every config: $LIGHTGEN_BASE_CONFIG, else the checkout's own."""
+    path = Path(os.environ.get("LIGHTGEN_BASE_CONFIG", Path(__file__).resolve().parents[1] / "configs" / "base.yaml"))
+    return [str(path)] if path.is_file() else []
+
+
 def default_trainer_config() -> dict[str, Any]:
-    """Trainer defaults of every run (configs/base.yaml repeats them for reading)."""
-    return {"plugins": [lazy_instance(AtomicCheckpointIO)], "log_every_n_steps": 10}
+    """Trainer defaults for an installation without configs/base.yaml (which sets the same and more)."""
+    return {"plugins": [lazy_instance(AtomicCheckpointIO)]}
 
 
 def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
@@ -145,7 +159,11 @@ def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
         subclass_mode_data=True,
         trainer_defaults=default_trainer_config(),
         save_config_kwargs={"overwrite": False},
-        parser_kwargs={"description": description, "formatter_class": argparse.RawDescriptionHelpFormatter},
+        parser_kwargs={
+            "description": description,
+            "formatter_class": argparse.RawDescriptionHelpFormatter,
+            **{cmd: {"default_config_files": base_config_files()} for cmd in ("fit", "validate", "test", "predict")},
+        },
         args=args,
         auto_configure_optimizers=False,
     )
@@ -181,6 +199,17 @@ def data_command(argv: list[str]) -> None:
     prepare(ns.name, ns.root)
 
 
+def user_error(exc: BaseException) -> LightgenError | None:
+    """The LightgenError behind ``exc`` (jsonargparse wraps errors raised while building classes)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, LightgenError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
 def main(args: list[str] | None = None) -> None:
     """Entry point of the ``lightgen`` console script."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -190,8 +219,11 @@ def main(args: list[str] | None = None) -> None:
         elif argv and argv[0] == "data":
             data_command(argv[1:])
         else:
-            run_lightning_cli(argv)
-    except LightgenError as err:
+            run_lightning_cli(args)  # None: LightningCLI reads sys.argv itself
+    except Exception as exc:
+        err = user_error(exc)
+        if err is None:
+            raise
         print(f"lightgen: error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
 

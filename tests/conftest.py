@@ -51,3 +51,19 @@ def mnist_root(tmp_path: Path) -> Path:
     make_mnist_tree(tmp_path / "data", "MNIST")
     make_mnist_tree(tmp_path / "data", "FashionMNIST")
     return tmp_path / "data"
+
+
+def quiet_trainer(**kwargs):  # noqa: ANN003, ANN201
+    """A CPU Trainer with no logger, progress bar or checkpoints unless asked for."""
+    import lightning as L
+
+    defaults = dict(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+    )
+    defaults.update(kwargs)
+    return L.Trainer(**defaults)

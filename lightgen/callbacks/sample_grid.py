@@ -59,8 +59,8 @@ class SampleGrid(Callback):
         with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
             samples = pl_module.sample(self.num_samples, seed=self.seed)
         grid = to_grid(samples, pl_module.value_range, self.nrow)
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # a collective: every rank
         if trainer.is_global_zero:
-            folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
             folder.mkdir(parents=True, exist_ok=True)
             self.last_path = folder / f"step_{step:07d}.png"
             save_image(grid, self.last_path)

@@ -10,6 +10,8 @@ and D mirrors it. 28 px images start from 7x7 instead of 4x4.
 
 from __future__ import annotations
 
+from lightgen.errors import LightgenError
+
 from typing import Sequence
 
 import torch
@@ -52,7 +54,7 @@ class DCGANDiscriminator(nn.Module):
         channels, size, _ = image_shape(in_shape, "DCGANDiscriminator")
         base, n_down = dcgan_base_size(size, "DCGANDiscriminator")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+            raise LightgenError(f"dropout must be in [0, 1); got {dropout}")
         self.in_shape = (channels, size, size)
         widths = [width * 2**i for i in range(n_down)]  # w, 2w, 4w, 8w at 64 px
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
@@ -68,5 +70,5 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1:] != self.in_shape:
-            raise ValueError(f"DCGANDiscriminator was built for {self.in_shape} images; got {tuple(x.shape[1:])}")
+            raise LightgenError(f"DCGANDiscriminator was built for {self.in_shape} images; got {tuple(x.shape[1:])}")
         return self.net(x).flatten()

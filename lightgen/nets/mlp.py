@@ -7,6 +7,8 @@ fewer parameters and keeps D a plain MLP. Hidden widths are configurable.
 
 from __future__ import annotations
 
+from lightgen.errors import LightgenError
+
 import math
 from typing import Sequence
 
@@ -17,7 +19,7 @@ from torch import nn
 def _check_hidden(hidden: Sequence[int], what: str) -> list[int]:
     hidden = [int(h) for h in hidden]
     if not hidden or any(h <= 0 for h in hidden):
-        raise ValueError(f"{what} hidden sizes must be positive integers, at least one; got {hidden}")
+        raise LightgenError(f"{what} hidden sizes must be positive integers, at least one; got {hidden}")
     return hidden
 
 
@@ -45,7 +47,7 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_shape: Sequence[int], hidden: Sequence[int] = (512, 256), dropout: float = 0.0) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+            raise LightgenError(f"dropout must be in [0, 1); got {dropout}")
         self.in_shape = tuple(int(s) for s in in_shape)
         layers: list[nn.Module] = []
         width = math.prod(self.in_shape)
@@ -59,5 +61,5 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.in_shape:
-            raise ValueError(f"MLPDiscriminator was built for inputs of shape {self.in_shape}; got {tuple(x.shape[1:])}")
+            raise LightgenError(f"MLPDiscriminator was built for inputs of shape {self.in_shape}; got {tuple(x.shape[1:])}")
         return self.net(x.flatten(1)).flatten()

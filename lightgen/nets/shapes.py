@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lightgen.errors import LightgenError
+
 from typing import Sequence
 
 
@@ -9,7 +11,7 @@ def image_shape(shape: Sequence[int], what: str) -> tuple[int, int, int]:
     """``shape`` as (C, H, W) with C in {1, 3} and H == W, else a one-line ValueError."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or shape[0] not in (1, 3) or shape[1] != shape[2]:
-        raise ValueError(f"{what} expects square images of shape (1 or 3, S, S); got {shape}")
+        raise LightgenError(f"{what} expects square images of shape (1 or 3, S, S); got {shape}")
     return shape  # type: ignore[return-value]
 
 
@@ -26,7 +28,7 @@ def dcgan_base_size(size: int, what: str) -> tuple[int, int]:
             n += 1
         if rest == base and n >= 2:
             return base, n
-    raise ValueError(
+    raise LightgenError(
         f"{what} cannot build a network for {size}x{size} images: the size must be 4*2^k or 7*2^k "
         f"with k >= 2 (e.g. 28, 32, 64, 128)"
     )

