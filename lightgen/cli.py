@@ -53,6 +53,15 @@ def next_version_dir(parent: Path) -> Path:
     return parent / f"version_{max(versions, default=-1) + 1}"
 
 
+def launcher_run_id() -> str | None:
+    """A folder name shared by all tasks that a cluster launcher started for one run, if any."""
+    if os.environ.get("SLURM_JOB_ID") and int(os.environ.get("SLURM_NTASKS", "1")) > 1:
+        return f"slurm_{os.environ['SLURM_JOB_ID']}_{os.environ.get('SLURM_STEP_ID', '0')}"
+    if os.environ.get("TORCHELASTIC_RUN_ID", "none") != "none":  # torchrun --rdzv-id
+        return f"torchrun_{os.environ['TORCHELASTIC_RUN_ID']}"
+    return None
+
+
 def _short_names(base: type) -> str:
     names = set()
     stack = list(base.__subclasses__())
@@ -103,10 +112,14 @@ class LightgenCLI(LightningCLI):
             paths = [p for p in (config.get("config") or []) if p is not None]
             name = Path(str(paths[-1])).stem if paths else str(config.model.class_path).rsplit(".", 1)[-1].lower()
         parent = Path(config.run_root) / name
-        if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
-            # DDP workers re-run the CLI: they share rank 0's folder, which rank 0 already created
+        launched = launcher_run_id()
+        if launched:  # every task of a SLURM step / torchrun job runs this CLI: one folder for all
+            run_dir = parent / launched
+        elif int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
+            # processes started by Lightning's own DDP launcher inherit rank 0's folder
             return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent)))
-        run_dir = next_version_dir(parent)
+        else:
+            run_dir = next_version_dir(parent)
         run_dir.mkdir(parents=True, exist_ok=True)
         os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
         return run_dir

@@ -64,6 +64,12 @@ def quiet_trainer(**kwargs):  # noqa: ANN003, ANN201
         enable_progress_bar=False,
         enable_model_summary=False,
         enable_checkpointing=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
     )
     defaults.update(kwargs)
     return L.Trainer(**defaults)
+
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"

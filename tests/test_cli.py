@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from conftest import CONFIGS
+
 from lightgen.cli import main
 
 FAST = [
@@ -20,7 +22,7 @@ FAST = [
 
 
 def fit(tmp_path: Path, root: Path, *extra: str) -> None:
-    main(["fit", "--config", "configs/gan_mlp.yaml", "--data.init_args.root", str(root), "--run_root", str(tmp_path / "runs"), *FAST, *extra])
+    main(["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--data.init_args.root", str(root), "--run_root", str(tmp_path / "runs"), *FAST, *extra])
 
 
 def lightgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -84,8 +86,8 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     ("args", "expected"),
     [
         (["fit", "--model=NoSuchGAN", "--data=MNIST"], "NoSuchGAN"),
-        (["fit", "--config", "configs/gan_mlp.yaml", "--model.init_args.generator_cost", "hinge"], "hinge"),
-        (["fit", "--config", "configs/gan_mlp.yaml", "--data.init_args.dataset", "cifar"], "cifar"),
+        (["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--model.init_args.generator_cost", "hinge"], "hinge"),
+        (["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--data.init_args.dataset", "cifar"], "cifar"),
         (["sample", "--ckpt", "missing.ckpt"], "checkpoint not found: missing.ckpt"),
         (["data", "prepare", "cifar-11"], "unknown dataset 'cifar-11'"),
     ],
@@ -100,7 +102,7 @@ def test_bad_names_give_an_error_naming_the_value(args: list[str], expected: str
 
 def test_wrong_image_size_for_the_network_is_one_line(mnist_root: Path, tmp_path: Path) -> None:
     result = lightgen(
-        "fit", "--config", "configs/dcgan.yaml", "--data.init_args.image_size", "30",
+        "fit", "--config", str(CONFIGS / "dcgan.yaml"), "--data.init_args.image_size", "30",
         "--data.init_args.root", str(mnist_root), "--run_root", str(tmp_path),
     )  # fmt: skip
     line = one_line_error(result)
@@ -109,8 +111,19 @@ def test_wrong_image_size_for_the_network_is_one_line(mnist_root: Path, tmp_path
 
 def test_missing_dataset_names_the_prepare_command(tmp_path: Path) -> None:
     result = lightgen(
-        "fit", "--config", "configs/dcgan.yaml", "--data.init_args.root", str(tmp_path / "empty"),
+        "fit", "--config", str(CONFIGS / "dcgan.yaml"), "--data.init_args.root", str(tmp_path / "empty"),
         "--run_root", str(tmp_path), "--trainer.logger", "false",
     )  # fmt: skip
     line = one_line_error(result)
     assert "mnist not found under" in line and "lightgen data prepare mnist" in line
+
+
+def test_all_tasks_of_a_slurm_step_share_one_run_folder(mnist_root: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("SLURM_STEP_ID", "3")
+    monkeypatch.setenv("SLURM_NTASKS", "16")
+    from lightgen.cli import launcher_run_id
+
+    assert launcher_run_id() == "slurm_4242_3"
+    monkeypatch.setenv("SLURM_NTASKS", "1")  # a one-task job (e.g. an interactive shell) versions as usual
+    assert launcher_run_id() is None

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import CONFIGS
+
 from lightgen.checkpoint import load_checkpoint
 
 
 def fit(root: Path, runs: Path, name: str, *extra: str) -> subprocess.CompletedProcess:
     args = [
-        sys.executable, "-m", "lightgen.cli", "fit", "--config", "configs/gan_mlp.yaml",
+        sys.executable, "-m", "lightgen.cli", "fit", "--config", str(CONFIGS / "gan_mlp.yaml"),
         "--trainer.accelerator", "cpu", "--trainer.max_steps", "10", "--trainer.logger", "false",
         "--trainer.enable_progress_bar", "false", "--model.init_args.d_dropout", "0",
         "--data.init_args.root", str(root), "--data.init_args.val_size", "64",

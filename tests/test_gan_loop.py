@@ -122,3 +122,16 @@ def test_the_loop_fits_a_one_dimensional_gaussian_under_each_cost(cost: str) -> 
     samples = model.sample(2000, seed=1)
     assert abs(samples.mean().item() - 0.4) < 0.05
     assert samples.std().item() > 0.04  # not collapsed onto a point
+
+
+def test_validate_and_test_report_discriminator_outputs_on_held_out_images(mnist_root: Path) -> None:
+    model = tiny_gan(cls=GAN)
+    trainer = quiet_trainer(limit_val_batches=2)
+    data = mnist(mnist_root)
+    (val,) = trainer.validate(model, data)
+    (test,) = trainer.test(model, data)
+    for metrics, stage in ((val, "val"), (test, "test")):
+        assert 0.0 < metrics[f"{stage}/d_x"] < 1.0 and 0.0 < metrics[f"{stage}/d_g_z"] < 1.0
+        assert metrics[f"{stage}/loss"] > 0
+    samples = trainer.predict(model, data)
+    assert samples[0].shape == (32, 1, 28, 28)

@@ -149,3 +149,6 @@ class GenerativeDataModule(LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set, train=False)
 
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, train=False)
+

@@ -58,6 +58,11 @@ class GenerativeModel(LightningModule):
         """Draw ``n`` examples of shape ``(n, *data_shape)`` in ``value_range``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement sample(n)")
 
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """``lightgen predict``: as many samples as the batch has examples (seeded by the batch index)."""
+        n = len(batch[0]) if isinstance(batch, (tuple, list)) else len(batch)
+        return self.sample(n, seed=batch_idx)
+
     def make_generator(self, seed: int | None) -> torch.Generator | None:
         """A torch.Generator on this model's device seeded with ``seed`` (None: use the global RNG)."""
         if seed is None:

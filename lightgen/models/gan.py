@@ -181,6 +181,23 @@ class GAN(GenerativeModel):
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
 
+    # ------------------------------------------------------------------ validate / test
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate_discriminator(batch, batch_idx, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._evaluate_discriminator(batch, batch_idx, "test")
+
+    @torch.no_grad()
+    def _evaluate_discriminator(self, batch: Any, batch_idx: int, stage: str) -> None:
+        """J(D), D(x) and D(G(z)) on held-out images: a D that rates training images far above
+        held-out ones is overfitting (Goodfellow 2016, sec. 3.2)."""
+        real = self.real_from_batch(batch)
+        gen = self.random_stream(-1, batch_idx)  # its own key: fixed latents per held-out batch
+        z = torch.randn(real.shape[0], self.latent_dim, generator=gen, device=self.device)
+        terms = self.d_loss(real, self.generate(z, batch), batch)
+        self.log_dict({f"{stage}/{k}": v for k, v in terms.items()}, sync_dist=True, prog_bar=False)
+
     def _log_terms(self, prefix: str, terms: LossDict) -> None:
         logged = {f"{prefix}_loss" if k == "loss" else f"{prefix}/{k}": v.detach() for k, v in terms.items()}
         self.log_dict(logged, on_step=True, prog_bar=False)

@@ -1,0 +1,56 @@
+"""Sample grids reach the disk and the active logger as images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import quiet_trainer
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+from PIL import Image
+
+from lightgen.callbacks import SampleGrid
+from lightgen.callbacks.sample_grid import to_grid
+from lightgen.data import MNIST
+from lightgen.models import GAN
+
+
+def fit_with(logger, root: Path, tmp_path: Path) -> SampleGrid:  # noqa: ANN001
+    grid = SampleGrid(every_n_steps=2, num_samples=6, nrow=3, seed=0)
+    model = GAN(data_shape=(1, 28, 28), latent_dim=8, g_hidden=(16,), d_hidden=(16,))
+    trainer = quiet_trainer(max_steps=4, logger=logger, callbacks=[grid], default_root_dir=tmp_path, log_every_n_steps=1)
+    trainer.fit(model, MNIST(root=str(root), batch_size=16, val_size=64))
+    return grid
+
+
+def test_grid_maps_the_value_range_onto_zero_one() -> None:
+    samples = torch.tensor([-1.0, 0.0, 1.0]).view(3, 1, 1, 1).expand(3, 1, 2, 2)
+    grid = to_grid(samples, (-1.0, 1.0), nrow=3)
+    assert grid.shape == (3, 2 + 2 * 2, 2 + 3 * 4)  # make_grid pads by 2 and repeats grey to RGB
+    assert grid[0, 2, 2].item() == 0.0 and grid[0, 2, 6].item() == 0.5 and grid[0, 2, 10].item() == 1.0
+
+
+def test_tensorboard_gets_the_grids_as_images(mnist_root: Path, tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logger = TensorBoardLogger(save_dir=tmp_path, name="", version="")
+    grid = fit_with(logger, mnist_root, tmp_path)
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0}).Reload()
+    steps = [e.step for e in events.Images("samples")]
+    assert steps == [2, 4]
+    assert grid.last_path is not None and Image.open(grid.last_path).size == (3 * 30 + 2, 2 * 30 + 2)
+
+
+def test_wandb_offline_run_holds_the_grid_images(mnist_root: Path, tmp_path: Path) -> None:
+    logger = WandbLogger(save_dir=str(tmp_path), project="lightgen-test", offline=True)
+    fit_with(logger, mnist_root, tmp_path)
+    logger.experiment.finish()
+    images = list(tmp_path.glob("wandb/offline-run-*/files/media/images/samples_*.png"))
+    assert len(images) == 2
+
+
+@pytest.mark.parametrize("logger_cls", [CSVLogger])
+def test_csv_runs_keep_the_grids_as_png(mnist_root: Path, tmp_path: Path, logger_cls: type) -> None:
+    fit_with(logger_cls(save_dir=tmp_path, name="", version=""), mnist_root, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["step_0000002.png", "step_0000004.png"]
