@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import LightningDataModule
 from jsonargparse import lazy_instance
+from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
 from lightning.pytorch.cli import LightningCLI
 
@@ -132,7 +132,9 @@ class LightgenCLI(LightningCLI):
         return list(logger) if isinstance(logger, list) else [logger]
 
     def _uses_wandb(self, config: Any) -> bool:
-        return any("Wandb" in str(lg.get("class_path", "")) for lg in self._logger_configs(config) if hasattr(lg, "get"))
+        return any(
+            "Wandb" in str(lg.get("class_path", "")) for lg in self._logger_configs(config) if hasattr(lg, "get")
+        )
 
     def _point_loggers_at(self, config: Any, run_dir: Path) -> None:
         """Put every logger's files in the run folder (TensorBoard/CSV without their own versioning)."""

@@ -19,7 +19,9 @@ from lightgen.models import GAN
 def fit_with(logger, root: Path, tmp_path: Path) -> SampleGrid:  # noqa: ANN001
     grid = SampleGrid(every_n_steps=2, num_samples=6, nrow=3, seed=0)
     model = GAN(data_shape=(1, 28, 28), latent_dim=8, g_hidden=(16,), d_hidden=(16,))
-    trainer = quiet_trainer(max_steps=4, logger=logger, callbacks=[grid], default_root_dir=tmp_path, log_every_n_steps=1)
+    trainer = quiet_trainer(
+        max_steps=4, logger=logger, callbacks=[grid], default_root_dir=tmp_path, log_every_n_steps=1
+    )
     trainer.fit(model, MNIST(root=str(root), batch_size=16, val_size=64))
     return grid
 

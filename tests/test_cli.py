@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from conftest import CONFIGS
+from PIL import Image
 
 from lightgen.cli import main
 
@@ -22,7 +21,19 @@ FAST = [
 
 
 def fit(tmp_path: Path, root: Path, *extra: str) -> None:
-    main(["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--data.init_args.root", str(root), "--run_root", str(tmp_path / "runs"), *FAST, *extra])
+    main(
+        [
+            "fit",
+            "--config",
+            str(CONFIGS / "gan_mlp.yaml"),
+            "--data.init_args.root",
+            str(root),
+            "--run_root",
+            str(tmp_path / "runs"),
+            *FAST,
+            *extra,
+        ]
+    )
 
 
 def lightgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -47,7 +58,9 @@ def test_fit_writes_a_versioned_run_folder_with_checkpoint_samples_and_config(mn
     assert Image.open(grids[-1]).size == (8 * 30 + 2, 8 * 30 + 2)  # 64 samples of 28 px, 8 per row
 
 
-@pytest.mark.parametrize(("logger", "expect"), [("TensorBoardLogger", "events.out.tfevents.*"), ("CSVLogger", "metrics.csv")])
+@pytest.mark.parametrize(
+    ("logger", "expect"), [("TensorBoardLogger", "events.out.tfevents.*"), ("CSVLogger", "metrics.csv")]
+)
 def test_one_flag_switches_the_logger(mnist_root: Path, tmp_path: Path, logger: str, expect: str) -> None:
     fit(tmp_path, mnist_root, "--trainer.logger.class_path", logger, "--trainer.log_every_n_steps", "1")
     run = tmp_path / "runs" / "gan_mlp" / "version_0"

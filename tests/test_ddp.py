@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import CONFIGS
 
 from lightgen.checkpoint import load_checkpoint
@@ -27,7 +26,17 @@ def fit(root: Path, runs: Path, name: str, *extra: str) -> subprocess.CompletedP
 
 @pytest.mark.slow
 def test_two_process_ddp_equals_one_process_on_the_same_global_batch(mnist_root: Path, tmp_path: Path) -> None:
-    two = fit(mnist_root, tmp_path, "two", "--trainer.devices", "2", "--trainer.strategy", "ddp", "--data.init_args.batch_size", "16")
+    two = fit(
+        mnist_root,
+        tmp_path,
+        "two",
+        "--trainer.devices",
+        "2",
+        "--trainer.strategy",
+        "ddp",
+        "--data.init_args.batch_size",
+        "16",
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     # plain `ddp` works: the GAN turns on unused-parameter detection itself, and says so
     assert "enabling find_unused_parameters" in two.stdout + two.stderr

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
-from functools import partial
-from torch.utils.data import DataLoader, TensorDataset
 from conftest import quiet_trainer
+from torch.utils.data import DataLoader, TensorDataset
 
 from lightgen.data import MNIST
 from lightgen.models import DCGAN, GAN
@@ -115,7 +115,13 @@ def test_the_loop_fits_a_one_dimensional_gaussian_under_each_cost(cost: str) -> 
     data = torch.randn(4096, 1) * 0.15 + 0.4
     adam = partial(torch.optim.Adam, lr=2e-3, betas=(0.5, 0.999))
     model = GAN(
-        data_shape=(1,), latent_dim=4, g_hidden=(32,), d_hidden=(32,), generator_cost=cost, g_optimizer=adam, d_optimizer=adam
+        data_shape=(1,),
+        latent_dim=4,
+        g_hidden=(32,),
+        d_hidden=(32,),
+        generator_cost=cost,
+        g_optimizer=adam,
+        d_optimizer=adam,
     )
     assert abs(model.sample(2000, seed=1).mean().item() - 0.4) > 0.4
     quiet_trainer(max_epochs=4).fit(model, DataLoader(TensorDataset(data), batch_size=64, shuffle=True))

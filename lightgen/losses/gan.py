@@ -17,7 +17,7 @@ hinge, least squares) register in ``GENERATOR_COSTS`` / ``DISCRIMINATOR_COSTS`` 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

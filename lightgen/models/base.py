@@ -17,7 +17,8 @@ here, so the sample-grid callback, ``lightgen sample`` and ``lightgen evaluate``
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from lightning.pytorch import LightningModule

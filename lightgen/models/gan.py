@@ -19,7 +19,8 @@ not a count of generator updates: use ``max_generator_steps`` (or ``max_epochs``
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
@@ -284,4 +285,3 @@ class GAN(GenerativeModel):
             return self.generate(z)
         finally:
             self.generator.train(was_training)
-

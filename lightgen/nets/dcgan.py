@@ -10,13 +10,12 @@ and D mirrors it. 28 px images start from 7x7 instead of 4x4.
 
 from __future__ import annotations
 
-from lightgen.errors import LightgenError
-
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from lightgen.errors import LightgenError
 from lightgen.nets.init import dcgan_init
 from lightgen.nets.shapes import dcgan_base_size, image_shape
 

@@ -7,13 +7,13 @@ fewer parameters and keeps D a plain MLP. Hidden widths are configurable.
 
 from __future__ import annotations
 
-from lightgen.errors import LightgenError
-
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from lightgen.errors import LightgenError
 
 
 def _check_hidden(hidden: Sequence[int], what: str) -> list[int]:
@@ -61,5 +61,7 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.in_shape:
-            raise LightgenError(f"MLPDiscriminator was built for inputs of shape {self.in_shape}; got {tuple(x.shape[1:])}")
+            raise LightgenError(
+                f"MLPDiscriminator was built for inputs of shape {self.in_shape}; got {tuple(x.shape[1:])}"
+            )
         return self.net(x.flatten(1)).flatten()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lightgen.errors import LightgenError
+from collections.abc import Sequence
 
-from typing import Sequence
+from lightgen.errors import LightgenError
 
 
 def image_shape(shape: Sequence[int], what: str) -> tuple[int, int, int]:
