@@ -7,7 +7,7 @@
 
 Each ``fit`` gets its own versioned run folder, ``<run_root>/<run_name>/version_N``, holding
 ``config.yaml``, ``checkpoints/`` (``last.ckpt`` always), ``samples/`` and the logger's files, so
-nothing from an earlier run is overwritten. The data shape is linked from the datamodule into
+nothing from an earlier run is overwritten; ``validate``/``test``/``predict`` get ``test_N`` etc. The data shape is linked from the datamodule into
 the model (``data.data_shape -> model.init_args.data_shape``), so networks fit the data.
 """
 
@@ -36,6 +36,7 @@ from lightgen.models.base import GenerativeModel
 EXTRA_COMMANDS = {
     "sample": "write a grid of samples from a checkpoint",
     "data": "prepare datasets (`lightgen data prepare mnist`)",
+    "evaluate": "metrics of a checkpoint (FID, KID, P/R, NLL, memorisation...) with a JSON report",
 }
 
 
@@ -47,10 +48,10 @@ def wandb_key_available() -> bool:
     return netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore")
 
 
-def next_version_dir(parent: Path) -> Path:
-    """``parent/version_N`` with N one above the highest existing version."""
-    versions = [int(m.group(1)) for p in parent.glob("version_*") if (m := re.fullmatch(r"version_(\d+)", p.name))]
-    return parent / f"version_{max(versions, default=-1) + 1}"
+def next_version_dir(parent: Path, kind: str = "version") -> Path:
+    """``parent/<kind>_N`` with N one above the highest existing one (kind: version, test, ...)."""
+    taken = [int(m.group(1)) for p in parent.glob(f"{kind}_*") if (m := re.fullmatch(rf"{kind}_(\d+)", p.name))]
+    return parent / f"{kind}_{max(taken, default=-1) + 1}"
 
 
 def launcher_run_id() -> str | None:
@@ -86,8 +87,8 @@ class LightgenCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
-        if self.subcommand == "fit":
-            run_dir = self._run_dir(config)
+        if self.subcommand:
+            run_dir = self._run_dir(config, "version" if self.subcommand == "fit" else self.subcommand)
             config.trainer.default_root_dir = str(run_dir)
             if not config.checkpoint.dirpath:
                 config.checkpoint.dirpath = str(run_dir / "checkpoints")
@@ -106,7 +107,7 @@ class LightgenCLI(LightningCLI):
             kwargs["callbacks"] = [*callbacks, RichProgressBar()]
         return super().instantiate_trainer(**kwargs)
 
-    def _run_dir(self, config: Any) -> Path:
+    def _run_dir(self, config: Any, kind: str) -> Path:
         name = config.get("run_name")
         if not name:
             paths = [p for p in (config.get("config") or []) if p is not None]
@@ -117,9 +118,9 @@ class LightgenCLI(LightningCLI):
             run_dir = parent / launched
         elif int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
             # processes started by Lightning's own DDP launcher inherit rank 0's folder
-            return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent)))
+            return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent, kind)))
         else:
-            run_dir = next_version_dir(parent)
+            run_dir = next_version_dir(parent, kind)
         run_dir.mkdir(parents=True, exist_ok=True)
         os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
         return run_dir
@@ -233,6 +234,10 @@ def main(args: list[str] | None = None) -> None:
             sample_command(argv[1:])
         elif argv and argv[0] == "data":
             data_command(argv[1:])
+        elif argv and argv[0] == "evaluate":
+            from lightgen.evaluate import evaluate_command
+
+            evaluate_command(argv[1:])
         else:
             run_lightning_cli(args)  # None: LightningCLI reads sys.argv itself
     except Exception as exc:

@@ -140,3 +140,14 @@ def test_all_tasks_of_a_slurm_step_share_one_run_folder(mnist_root: Path, tmp_pa
     assert launcher_run_id() == "slurm_4242_3"
     monkeypatch.setenv("SLURM_NTASKS", "1")  # a one-task job (e.g. an interactive shell) versions as usual
     assert launcher_run_id() is None
+
+
+def test_test_subcommand_reports_held_out_metrics_in_its_own_folder(mnist_root: Path, tmp_path: Path) -> None:
+    fit(tmp_path, mnist_root, "--trainer.logger", "false")
+    ckpt = tmp_path / "runs" / "gan_mlp" / "version_0" / "checkpoints" / "last.ckpt"
+    main([
+        "test", "--config", str(CONFIGS / "gan_mlp.yaml"), "--ckpt_path", str(ckpt),
+        "--data.init_args.root", str(mnist_root), "--data.init_args.val_size", "64",
+        "--run_root", str(tmp_path / "runs"), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+    ])  # fmt: skip
+    assert (tmp_path / "runs" / "gan_mlp" / "test_0" / "config.yaml").is_file()

@@ -141,3 +141,18 @@ def test_validate_and_test_report_discriminator_outputs_on_held_out_images(mnist
         assert metrics[f"{stage}/loss"] > 0
     samples = trainer.predict(model, data)
     assert samples[0].shape == (32, 1, 28, 28)
+
+
+def test_per_network_optimizers_and_schedulers(mnist_root: Path) -> None:
+    model = tiny_gan(
+        cls=GAN,
+        g_optimizer=partial(torch.optim.SGD, lr=0.1, momentum=0.5),
+        g_scheduler=partial(torch.optim.lr_scheduler.ExponentialLR, gamma=0.5),
+    )
+    trainer = quiet_trainer(max_epochs=2, limit_train_batches=2)
+    trainer.fit(model, mnist(mnist_root))
+    g_opt, d_opt = trainer.optimizers
+    assert isinstance(g_opt, torch.optim.SGD) and g_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**2)
+    assert isinstance(d_opt, torch.optim.Adam) and d_opt.param_groups[0]["lr"] == 2e-4  # the paper's default
+    assert d_opt.param_groups[0]["betas"] == (0.5, 0.999)
+    assert {id(p) for p in g_opt.param_groups[0]["params"]} == {id(p) for p in model.generator.parameters()}
