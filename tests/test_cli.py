@@ -151,3 +151,20 @@ def test_test_subcommand_reports_held_out_metrics_in_its_own_folder(mnist_root: 
         "--run_root", str(tmp_path / "runs"), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
     ])  # fmt: skip
     assert (tmp_path / "runs" / "gan_mlp" / "test_0" / "config.yaml").is_file()
+
+
+def test_per_network_optimizers_and_schedulers_from_yaml(mnist_root: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "optim.yaml"
+    extra.write_text(
+        "model:\n  init_args:\n"
+        "    d_optimizer: {class_path: torch.optim.SGD, init_args: {lr: 0.01, momentum: 0.5}}\n"
+        "    g_scheduler: {class_path: torch.optim.lr_scheduler.StepLR, init_args: {step_size: 1, gamma: 0.1}}\n"
+    )
+    fit(tmp_path, mnist_root, "--config", str(extra), "--trainer.logger", "false")
+    from lightgen.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(tmp_path / "runs" / "optim" / "version_0" / "checkpoints" / "last.ckpt")
+    g_state, d_state = ckpt["optimizer_states"]
+    assert d_state["param_groups"][0]["momentum"] == 0.5 and d_state["param_groups"][0]["lr"] == 0.01
+    assert g_state["param_groups"][0]["betas"] == (0.5, 0.999)  # G keeps the default Adam
+    assert ckpt["lr_schedulers"][0]["gamma"] == 0.1
