@@ -53,6 +53,48 @@ def mnist_root(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def scene_image(seed: int, width: int, height: int):  # noqa: ANN201
+    """A PIL RGB image of a given size whose colours depend on the seed (a coloured box on noise)."""
+    from PIL import Image
+
+    gen = torch.Generator().manual_seed(seed)
+    pixels = (torch.rand(height, width, 3, generator=gen) * 60).to(torch.uint8)
+    colour = torch.randint(80, 256, (3,), generator=gen).to(torch.uint8)
+    pixels[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = colour
+    return Image.fromarray(pixels.numpy(), "RGB")
+
+
+def make_lsun_db(lsun_root: Path, category: str, n: int, seed: int = 0) -> Path:
+    """A real LMDB in LSUN's layout: ``<lsun_root>/<category>_lmdb``, keys hex sha1s, values WebP bytes."""
+    import hashlib
+    import io
+
+    import lmdb
+
+    path = lsun_root / f"{category}_lmdb"
+    path.mkdir(parents=True, exist_ok=True)
+    env = lmdb.open(str(path), map_size=1 << 26)
+    with env.begin(write=True) as txn:
+        for i in range(n):
+            image = scene_image(seed * 1000 + i, width=96 + 8 * (i % 3), height=72 + 4 * (i % 2))
+            buffer = io.BytesIO()
+            image.save(buffer, format="WEBP", quality=90)
+            key = hashlib.sha1(f"{category}/{i}".encode()).hexdigest().encode()
+            txn.put(key, buffer.getvalue())
+    env.close()
+    return path
+
+
+def make_image_tree(folder: Path, classes: list[str], per_class: int, seed: int = 0, ext: str = "JPEG") -> Path:
+    """A folder of class folders of JPEG files of varied sizes, as ImageNet's train/ and val/ hold them."""
+    for c, name in enumerate(classes):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            image = scene_image(seed * 10000 + c * 100 + i, width=80 + 10 * (i % 3), height=60 + 12 * (i % 2))
+            image.save(folder / name / f"{name}_{i}.{ext}", format="JPEG", quality=90)
+    return folder
+
+
 def quiet_trainer(**kwargs):  # noqa: ANN003, ANN201
     """A CPU Trainer with no logger, progress bar or checkpoints unless asked for."""
     import lightning as L

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import CONFIGS, make_mnist_tree
+from conftest import CONFIGS, make_image_tree, make_lsun_db, make_mnist_tree
 
 from lightgen.checkpoint import load_model
 from lightgen.cli import main
@@ -22,8 +22,24 @@ def mnist_data(tmp: Path) -> list[str]:
     return ["--data.init_args.root", str(root), "--data.init_args.val_size", "64"]
 
 
+def lsun_data(tmp: Path) -> list[str]:
+    make_lsun_db(tmp / "data" / "LSUN", "bedroom_train", n=8)
+    make_lsun_db(tmp / "data" / "LSUN", "bedroom_val", n=4, seed=1)
+    return ["--data.init_args.root", str(tmp / "data")]
+
+
+def imagenet_data(tmp: Path) -> list[str]:
+    make_image_tree(tmp / "data" / "ImageNet" / "train", ["n01440764", "n01443537"], per_class=4)
+    make_image_tree(tmp / "data" / "ImageNet" / "val", ["n01440764", "n01443537"], per_class=2, seed=1)
+    return ["--data.init_args.root", str(tmp / "data")]
+
+
 # datamodule class path -> builder of a tiny dataset in the real layout, returning CLI overrides
-DATA_BUILDERS: dict[str, Callable[[Path], list[str]]] = {"lightgen.data.MNIST": mnist_data}
+DATA_BUILDERS: dict[str, Callable[[Path], list[str]]] = {
+    "lightgen.data.MNIST": mnist_data,
+    "lightgen.data.LSUN": lsun_data,
+    "lightgen.data.ImageNet": imagenet_data,
+}
 
 
 def test_configs_exist() -> None:

@@ -18,6 +18,8 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from lightgen.errors import LightgenError
+
 DATA_ENV = "LIGHTGEN_DATA"
 
 
@@ -121,9 +123,11 @@ class GenerativeDataModule(LightningDataModule):
             return 0, 1
         return trainer.global_rank, trainer.world_size
 
-    def _loader(self, dataset: Dataset | None, *, train: bool) -> DataLoader:
+    def _loader(self, dataset: Dataset | None, *, train: bool, split: str = "train") -> DataLoader:
         if dataset is None:
-            raise RuntimeError(f"{type(self).__name__}: call setup() before asking for a dataloader")
+            raise LightgenError(
+                f"{type(self).__name__} has no {split} split here (after setup(); see its val/test options)"
+            )
         rank, world = self._rank_and_world()
         sampler = EpochSampler(dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train)
         loader_cls = ResumableLoader if train else DataLoader
@@ -144,11 +148,13 @@ class GenerativeDataModule(LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, train=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, train=False)
+    def val_dataloader(self) -> DataLoader | list:
+        if self.val_set is None and self.train_set is not None:
+            return []  # no validation split (e.g. val_size 0): Lightning skips the validation loop
+        return self._loader(self.val_set, train=False, split="validation")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, train=False)
+        return self._loader(self.test_set, train=False, split="test")
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, train=False)
+        return self._loader(self.test_set, train=False, split="test")
