@@ -29,7 +29,7 @@ def test_standard_layout_serves_train_and_val_at_the_asked_size(imagenet_root: P
     assert dm.data_shape == (3, size, size) and dm.num_classes == 3
     assert len(dm.train_set) == 12 and len(dm.val_set) == 6
     x, y = next(iter(dm.train_dataloader()))
-    assert x.shape == (6, 3, size, size) and -1.0 <= x.min() and x.max() <= 1.0
+    assert x.shape == (6, 3, size, size) and x.min() >= -1.0 and x.max() <= 1.0
     assert set(y.tolist()) <= {0, 1, 2}
     xv, yv = next(iter(dm.val_dataloader()))
     assert xv.shape == (6, 3, size, size) and sorted(yv.tolist()) == [0, 0, 1, 1, 2, 2]
@@ -51,10 +51,12 @@ def test_plain_image_folder_gets_a_seeded_validation_split(tmp_path: Path) -> No
 
 def test_absolute_folder_and_value_range_01(tmp_path: Path) -> None:
     folder = make_image_tree(tmp_path / "elsewhere" / "imgs", ["cat"], per_class=3)
-    dm = ImageNet(root=str(tmp_path / "unused"), folder=str(folder), image_size=32, value_range=(0.0, 1.0), batch_size=3)
+    dm = ImageNet(
+        root=str(tmp_path / "unused"), folder=str(folder), image_size=32, value_range=(0.0, 1.0), batch_size=3
+    )
     dm.setup("fit")
     x, _ = next(iter(dm.train_dataloader()))
-    assert x.shape == (3, 3, 32, 32) and 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.3
+    assert x.shape == (3, 3, 32, 32) and x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.3
     assert dm.val_set is None and dm.val_dataloader() == []
 
 

@@ -41,7 +41,7 @@ def test_several_categories_label_by_category_and_value_range_01(lsun_root: Path
               value_range=(0.0, 1.0), batch_size=18)  # fmt: skip
     dm.setup("fit")
     x, y = next(iter(dm.train_dataloader()))
-    assert x.shape == (18, 3, 32, 32) and 0.0 <= x.min() and x.max() <= 1.0
+    assert x.shape == (18, 3, 32, 32) and x.min() >= 0.0 and x.max() <= 1.0
     assert sorted(y.tolist()) == [0] * 12 + [1] * 6
 
 
