@@ -28,6 +28,17 @@ def resolve_root(root: str | os.PathLike | None) -> Path:
     return Path(root if root is not None else os.environ.get(DATA_ENV, "data")).expanduser()
 
 
+def checked_image_options(
+    image_size: int, value_range: tuple[float, float], max_size: int = 512
+) -> tuple[float, float]:
+    """Validate the options every image datamodule shares; returns ``value_range`` as floats."""
+    if image_size < 8 or image_size > max_size:
+        raise LightgenError(f"image_size must be between 8 and {max_size} pixels; got {image_size}")
+    if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
+        raise LightgenError(f"value_range must be (-1, 1) or (0, 1); got {tuple(value_range)}")
+    return float(value_range[0]), float(value_range[1])
+
+
 class EpochSampler(DistributedSampler):
     """Shuffles by (seed, epoch), splits the indices over ranks, and can start mid-epoch.
 

@@ -19,7 +19,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tv_datasets
 
-from lightgen.data.base import GenerativeDataModule
+from lightgen.data.base import GenerativeDataModule, checked_image_options
 from lightgen.data.lsun import center_crop_resize
 from lightgen.errors import DataNotFoundError, LightgenError
 
@@ -52,17 +52,14 @@ class ImageNet(GenerativeDataModule):
         seed: int = 42,
     ) -> None:
         super().__init__(root, batch_size, num_workers, seed)
-        if image_size < 8 or image_size > 512:
-            raise LightgenError(f"image_size must be between 8 and 512 pixels; got {image_size}")
-        if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
-            raise LightgenError(f"value_range must be (-1, 1) or (0, 1); got {tuple(value_range)}")
+        value_range = checked_image_options(image_size, value_range)
         if val_size < 0:
             raise LightgenError(f"val_size must be >= 0; got {val_size}")
         self.save_hyperparameters()
         self.folder = Path(folder) if Path(folder).is_absolute() else self.root / folder
         self.image_size = image_size
         self.val_size = val_size
-        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.value_range = value_range
         self.data_shape = (3, image_size, image_size)
         self.num_classes: int | None = None
 

@@ -24,7 +24,7 @@ from typing import Any
 from torchvision import datasets as tv_datasets
 from torchvision import transforms as T
 
-from lightgen.data.base import GenerativeDataModule
+from lightgen.data.base import GenerativeDataModule, checked_image_options
 from lightgen.errors import DataNotFoundError, LightgenError
 
 LSUN_FOLDER = "LSUN"
@@ -153,15 +153,12 @@ class LSUN(GenerativeDataModule):
         seed: int = 42,
     ) -> None:
         super().__init__(root, batch_size, num_workers, seed)
-        if image_size < 8 or image_size > 512:
-            raise LightgenError(f"image_size must be between 8 and 512 pixels; got {image_size}")
-        if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
-            raise LightgenError(f"value_range must be (-1, 1) or (0, 1); got {tuple(value_range)}")
+        value_range = checked_image_options(image_size, value_range)
         self.save_hyperparameters()
         self.categories = list(categories or ["bedroom_train"])
         self.val_categories = val_categories
         self.image_size = image_size
-        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.value_range = value_range
         self.data_shape = (3, image_size, image_size)
         self.lsun_root = self.root / LSUN_FOLDER
 

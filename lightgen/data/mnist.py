@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
 
-from lightgen.data.base import GenerativeDataModule
+from lightgen.data.base import GenerativeDataModule, checked_image_options
 from lightgen.errors import DataNotFoundError, LightgenError
 
 DatasetName = Literal["mnist", "fashion-mnist"]
@@ -108,10 +108,7 @@ class MNIST(GenerativeDataModule):
         super().__init__(root, batch_size, num_workers, seed)
         if dataset not in _TORCHVISION:
             raise LightgenError(f"unknown dataset {dataset!r}; expected one of {sorted(_TORCHVISION)}")
-        if image_size < 8 or image_size > 256:
-            raise LightgenError(f"image_size must be between 8 and 256 pixels; got {image_size}")
-        if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
-            raise LightgenError(f"value_range must be (-1, 1) or (0, 1); got {tuple(value_range)}")
+        value_range = checked_image_options(image_size, value_range, max_size=256)
         if binarize not in ("none", "dynamic", "threshold"):
             raise LightgenError(f"unknown binarize mode {binarize!r}; expected 'none', 'dynamic' or 'threshold'")
         if not 0 <= val_size < 60000:
@@ -119,7 +116,7 @@ class MNIST(GenerativeDataModule):
         self.save_hyperparameters()
         self.dataset = dataset
         self.image_size = image_size
-        self.value_range = (float(value_range[0]), float(value_range[1]))
+        self.value_range = value_range
         self.binarize = binarize
         self.val_size = val_size
         self.data_shape = (1, image_size, image_size)
