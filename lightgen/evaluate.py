@@ -1,0 +1,217 @@
+"""``lightgen evaluate``: every metric of a checkpoint, with its protocol, as a table and a JSON report.
+
+    lightgen evaluate --ckpt runs/dcgan/version_0/checkpoints/last.ckpt --metrics fid,kid,prc,cfid,modes,nn \
+        --num-samples 10000 --out report.json
+
+The model is rebuilt from the checkpoint (generator EMA weights when the checkpoint carries them: an
+``ema`` entry holding a state dict, or a callback state named ``*EMA*`` with a ``state_dict``), the
+real data from the checkpoint's datamodule hyper-parameters (class and init args; ``--data-root``
+overrides the root). Samples are drawn in batches (seed ``--seed + i`` for batch i), each batch passes
+through every feature space that a requested metric needs and is then dropped. Real-set features are
+cached per (dataset, split, size, count, feature space, weights) under ``<data root>/eval_cache``.
+
+Metrics (see docs/evaluation.md): fid, kid, prc (Inception; Heusel 2017, Binkowski 2018, Kynkäänniemi
+2019), is (refused: the offline Inception weights have no classifier head), cfid and modes (MNIST-like
+data: the domain classifier), nn (memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)),
+parzen (Parzen window, for models without a likelihood; Theis et al. 2016 warning).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from lightgen.checkpoint import load_checkpoint, load_model
+from lightgen.errors import LightgenError
+from lightgen.metrics.report import Report, software_versions
+
+METRICS = {
+    "fid": "Fréchet Inception distance (Heusel et al. 2017)",
+    "kid": "kernel Inception distance with std (Binkowski et al. 2018)",
+    "prc": "precision / recall (Kynkäänniemi et al. 2019)",
+    "is": "Inception score (needs Inception's classifier head)",
+    "cfid": "Fréchet distance in the domain classifier's penultimate features (MNIST-like data)",
+    "modes": "per-class counts via the domain classifier: modes hit, KL from uniform",
+    "nn": "nearest-neighbour memorisation check (pixels and features) with a PNG",
+    "ll": "exact NLL, or ELBO and importance-sampled log p(x), in nats and bits/dim",
+    "parzen": "Parzen-window estimate (models without a likelihood; see Theis et al. 2016)",
+}
+INCEPTION_METRICS = {"fid", "kid", "prc", "is"}
+CLASSIFIER_METRICS = {"cfid", "modes"}
+CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
+
+
+def parse_metrics(text: str) -> list[str]:
+    names = [m.strip().lower() for m in text.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METRICS]
+    if unknown or not names:
+        raise LightgenError(f"unknown metric(s) {unknown or text!r}; choose from {','.join(METRICS)}")
+    return list(dict.fromkeys(names))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lightgen evaluate",
+        description="evaluate a checkpoint: " + "; ".join(f"{k}: {v}" for k, v in METRICS.items()),
+    )
+    p.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
+    p.add_argument("--metrics", default="fid,kid,prc", help=f"comma-separated, from {','.join(METRICS)}")
+    p.add_argument("--num-samples", type=int, default=10000, help="generated samples for fid/kid/prc/cfid/modes")
+    p.add_argument("--num-real", type=int, default=None, help="real images (default: as many as --num-samples)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"), help="real split to compare with")
+    p.add_argument(
+        "--data-root", default=None, help="data root (default: the checkpoint's, else $LIGHTGEN_DATA or data/)"
+    )
+    p.add_argument("--batch-size", type=int, default=100, help="samples per batch")
+    p.add_argument("--seed", type=int, default=0, help="seed of batch 0 of the samples (batch i: seed + i)")
+    p.add_argument("--device", default="auto", help="torch device (auto: cuda if available)")
+    p.add_argument(
+        "--inception-weights",
+        default=None,
+        help="torch-fidelity Inception weights file, or 'download' for torch-fidelity's own "
+        "(default: the offline ones prepared under the data root)",
+    )
+    p.add_argument("--classifier", default=None, help="domain classifier file (default: prepared under the data root)")
+    p.add_argument("--ll-k", type=int, default=5000, help="importance samples per example for VAEs (IWAE: 5000)")
+    p.add_argument("--ll-num", type=int, default=None, help="test examples for ll (default: the whole split)")
+    p.add_argument("--nn-num", type=int, default=1000, help="generated samples (and test images) for the nn check")
+    p.add_argument(
+        "--nn-png", default=None, help="PNG of samples and their 5 nearest training images (default: beside --out)"
+    )
+    p.add_argument("--parzen-samples", type=int, default=10000, help="samples of the Parzen window")
+    p.add_argument("--parzen-val", type=int, default=1000, help="validation images for the bandwidth")
+    p.add_argument("--parzen-test", type=int, default=1000, help="test images scored")
+    p.add_argument("--no-cache", action="store_true", help="recompute real-set features")
+    p.add_argument("--out", default="report.json", help="JSON report to write")
+    return p
+
+
+# ------------------------------------------------------------------ checkpoint -> model, data
+def load_ema(model: torch.nn.Module, checkpoint: dict[str, Any]) -> str:
+    """Load generator EMA weights into ``model`` when the checkpoint holds them; returns "ema" or "raw"."""
+    candidates = [checkpoint.get("ema")]
+    for name, state in (checkpoint.get("callbacks") or {}).items():
+        if "ema" in str(name).lower() and isinstance(state, dict):
+            candidates.append(state.get("state_dict", state.get("ema_state_dict")))
+    for state in candidates:
+        if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+            state = state["state_dict"]
+        if isinstance(state, dict) and state and all(isinstance(v, torch.Tensor) for v in state.values()):
+            own = model.state_dict()
+            matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+            if matched:
+                model.load_state_dict(matched, strict=False)
+                return "ema"
+    return "raw"
+
+
+def build_datamodule(checkpoint: dict[str, Any], data_root: str | None) -> Any:
+    hp = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    class_path = hp.pop("_class_path", None)
+    if not class_path:
+        raise LightgenError(
+            "the checkpoint stores no datamodule hyper-parameters, so the real data cannot be rebuilt; "
+            "train with `lightgen fit`"
+        )
+    module_name, _, name = str(class_path).rpartition(".")
+    if not module_name.startswith("lightgen."):
+        raise LightgenError(f"checkpoint names datamodule {class_path!r}, which is not lightgen's")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        raise LightgenError(f"checkpoint names datamodule {class_path!r}, which does not exist") from None
+    args = {k: v for k, v in hp.items() if not k.startswith("_")}
+    if data_root is not None:
+        args["root"] = data_root
+    if "value_range" in args and isinstance(args["value_range"], list):
+        args["value_range"] = tuple(args["value_range"])
+    return cls(**args)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@contextmanager
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """``task(description, total)`` -> ``advance(k)``, on a rich progress bar."""
+    try:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    except ImportError:
+        enabled = False
+    if not enabled:
+        yield lambda desc, total: lambda k: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as prog:
+
+        def task(desc: str, total: int) -> Callable[[int], None]:
+            tid = prog.add_task(desc, total=total)
+            return lambda k: prog.advance(tid, k)
+
+        yield task
+
+
+# ------------------------------------------------------------------ the command
+def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
+    """Run the evaluation described by parsed arguments ``ns``; returns the report (also written to --out)."""
+    from lightgen.metrics.runner import Evaluation  # the metric runs; split out to keep files small
+
+    metrics = parse_metrics(ns.metrics)
+    for flag, value, low in (
+        ("--num-samples", ns.num_samples, 2),
+        ("--num-real", ns.num_real if ns.num_real is not None else 2, 2),
+        ("--batch-size", ns.batch_size, 1),
+        ("--nn-num", ns.nn_num, 2),
+        ("--ll-k", ns.ll_k, 1),
+        ("--parzen-samples", ns.parzen_samples, 1),
+    ):
+        if value < low:
+            raise LightgenError(f"{flag} must be at least {low}; got {value}")
+    checkpoint = load_checkpoint(ns.ckpt)
+    model = load_model(ns.ckpt)
+    weights = load_ema(model, checkpoint)
+    device = resolve_device(ns.device)
+    model = model.to(device).eval()
+    dm = build_datamodule(checkpoint, ns.data_root)
+    meta = checkpoint.get("lightgen", {})
+    common = {
+        "checkpoint": str(ns.ckpt),
+        "checkpoint_step": {
+            "global_step": int(checkpoint.get("global_step", 0)),
+            "epoch": int(checkpoint.get("epoch", 0)),
+            **{k: v for k, v in (meta.get("loop") or {}).items()},
+        },
+        "generator_weights": weights,
+        "model_class": meta.get("class_path", type(model).__name__),
+        "datamodule": {
+            k: v
+            for k, v in (checkpoint.get("datamodule_hyper_parameters") or {}).items()
+            if not str(k).startswith("_instantiator")
+        },
+        "seeds": {
+            "samples": ns.seed,
+            "sample_batches": f"batch i drawn with seed {ns.seed} + i",
+            "kid_subsets": ns.seed,
+        },
+        "software": software_versions(),
+        "device": str(device),
+    }
+    report = Report(str(ns.ckpt), type(model).__name__, common)
+    with progress_bar(progress) as task:
+        Evaluation(ns, metrics, model, dm, report, task, device).run()
+    out = report.write_json(ns.out)
+    report.print_table()
+    print(f"wrote report to {out}")
+    return report
+
+
+def evaluate_command(argv: list[str]) -> Report:
+    """Entry of ``lightgen evaluate`` (dispatched by lightgen.cli.main)."""
+    return evaluate(build_parser().parse_args(argv))

@@ -1,0 +1,257 @@
+"""The metric runs behind ``lightgen evaluate`` (:mod:`lightgen.evaluate` parses and reports).
+
+One pass over the generated samples feeds every feature space a requested metric needs (Inception,
+the domain classifier) and keeps only what must stay in memory: features, class probabilities, and
+the first few hundred images for the memorisation check and the Parzen window.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lightgen.errors import LightgenError
+from lightgen.metrics import fidelity as fd
+from lightgen.metrics.cache import cache_key, cached_features
+from lightgen.metrics.report import Report
+
+CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
+
+
+class Evaluation:
+    """One ``lightgen evaluate`` run: checks the request, streams samples through the feature spaces,
+    adds each metric with its protocol card to ``report``. ``task(description, total)`` gives a
+    progress callback."""
+
+    def __init__(
+        self,
+        ns: argparse.Namespace,
+        metrics: list[str],
+        model: Any,
+        dm: Any,
+        report: Report,
+        task: Callable[[str, int], Callable[[int], None]],
+        device: torch.device,
+    ) -> None:
+        self.ns, self.metrics, self.model, self.dm, self.report, self.task, self.device = (
+            ns,
+            metrics,
+            model,
+            dm,
+            report,
+            task,
+            device,
+        )
+        self.dataset = str(getattr(dm, "dataset", type(dm).__name__.lower()))
+        self.image_size = int(getattr(dm, "image_size", dm.data_shape[-1]))
+        self.value_range = tuple(getattr(dm, "value_range", (0.0, 1.0)))
+        self.extra = f"-bin_{dm.binarize}" if getattr(dm, "binarize", "none") != "none" else ""
+
+    # ------------------------------------------------------------------ checks before any work
+    def check(self) -> None:
+        m = set(self.metrics)
+        if "is" in m:
+            from lightgen.metrics.inception import has_classifier_head
+
+            if not has_classifier_head(self.inception_weights()):
+                fd.inception_score_unavailable()
+        if "ll" in m and not (hasattr(self.model, "log_prob") or hasattr(self.model, "elbo")):
+            raise LightgenError(
+                f"metric 'll' needs a model with log_prob/elbo; {type(self.model).__name__} has no likelihood: "
+                "use 'parzen' (with its caveats) or fid/kid/prc/cfid"
+            )
+        if m & {"cfid", "modes"} and self.dataset not in CLASSIFIER_DATASETS:
+            raise LightgenError(
+                f"metrics cfid/modes need a domain classifier, available for {CLASSIFIER_DATASETS}; "
+                f"not for {self.dataset!r}"
+            )
+
+    def split(self, name: str) -> Any:
+        ds = {"train": self.dm.train_set, "val": self.dm.val_set, "test": self.dm.test_set}[name]
+        if ds is None:
+            raise LightgenError(f"the datamodule has no {name} split (val_size 0?); choose another with --split")
+        return ds
+
+    # ------------------------------------------------------------------ feature spaces
+    def inception_weights(self) -> Path:
+        from lightgen.metrics.inception import inception_weights_path
+
+        if self.ns.inception_weights == "download":
+            from lightgen.metrics.inception import torch_fidelity_weights
+
+            return torch_fidelity_weights()
+        weights = Path(self.ns.inception_weights) if self.ns.inception_weights else inception_weights_path(self.dm.root)
+        if not weights.is_file():
+            raise LightgenError(f"Inception weights file not found: {weights}; run `lightgen data prepare inception`")
+        return weights
+
+    def inception(self, logits: bool = False) -> fd.FeatureSpace:
+        return fd.inception_space(self.inception_weights(), self.device, logits=logits)
+
+    def classifier(self) -> tuple[fd.FeatureSpace, Any]:
+        from lightgen.metrics.classifier import classifier_path, classifier_space
+
+        path = Path(self.ns.classifier) if self.ns.classifier else classifier_path(self.dm.root, self.dataset)
+        return classifier_space(path, self.device, self.dataset)
+
+    def real_features(self, space: fd.FeatureSpace, split: str, n: int, desc: str) -> torch.Tensor:
+        ds = self.split(split)
+        n = min(n, len(ds))
+        key = cache_key(self.dataset, split, self.image_size, n, space.name, space.weights_sha256, self.extra)
+
+        def compute() -> torch.Tensor:
+            return fd.extract(
+                fd.dataset_batches(ds, n, self.ns.batch_size, self.value_range), space, self.task(desc, n)
+            )
+
+        feats, _ = cached_features(key, compute, self.dm.root, enabled=not self.ns.no_cache)
+        return feats
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> None:
+        self.check()
+        self.dm.setup("fit")
+        m = set(self.metrics)
+        ns = self.ns
+        spaces: dict[str, fd.FeatureSpace] = {}
+        net = None
+        if m & {"fid", "kid", "prc", "is"}:
+            spaces["inception"] = self.inception(logits="is" in m)
+        if m & {"cfid", "modes"} or ("nn" in m and self.dataset in CLASSIFIER_DATASETS):
+            try:
+                spaces["classifier"], net = self.classifier()
+            except LightgenError:
+                if m & {"cfid", "modes"}:
+                    raise
+        keep = max(ns.nn_num if "nn" in m else 0, ns.parzen_samples if "parzen" in m else 0)
+        n_feat = ns.num_samples if m & {"fid", "kid", "prc", "is", "cfid", "modes"} else 0
+        n_gen = max(n_feat, keep)
+        gen_feats: dict[str, list[torch.Tensor]] = {k: [] for k in spaces}
+        probs: list[torch.Tensor] = []
+        kept: list[torch.Tensor] = []
+        if n_gen:
+            advance = self.task("sampling + features", n_gen)
+            drawn = 0
+            for x in fd.sample_batches(self.model, n_gen, ns.batch_size, ns.seed):
+                if drawn < n_feat:
+                    xs = x[: n_feat - drawn]
+                    for k, space in spaces.items():
+                        gen_feats[k].append(space(xs))
+                    if net is not None and "modes" in m:
+                        with torch.no_grad():
+                            probs.append(torch.softmax(net(xs.to(self.device)), 1).cpu())
+                if sum(len(t) for t in kept) < keep:
+                    kept.append(x)
+                drawn += len(x)
+                advance(len(x))
+        n_real = ns.num_real or ns.num_samples
+        for name, space in spaces.items():
+            if not gen_feats[name]:  # the classifier only serves the nn check
+                continue
+            g = torch.cat(gen_feats[name])
+            if name == "inception" and "is" in m:
+                g, logits = g[:, :2048], g[:, 2048:]
+                self.report.add("is", fd.inception_score(logits, seed=ns.seed), **self.card(space, len(g), 0))
+            if (name == "inception" and m & {"fid", "kid", "prc"}) or (name == "classifier" and "cfid" in m):
+                r = self.real_features(space, ns.split, n_real, f"real {ns.split} features ({name})")[:, : g.shape[1]]
+                self.fidelity(name, space, g, r, m)
+        if "modes" in m:
+            self.modes(torch.cat(probs), spaces["classifier"])
+        images = torch.cat(kept) if kept else None
+        if "nn" in m:
+            self.nn(images[: ns.nn_num], spaces.get("classifier"))
+        if "parzen" in m:
+            self.parzen(images[: ns.parzen_samples])
+        if "ll" in m:
+            self.likelihood()
+
+    def card(self, space: fd.FeatureSpace | None, n_gen: int, n_real: int, split: str | None = None) -> dict[str, Any]:
+        card: dict[str, Any] = {
+            "num_generated": n_gen,
+            "num_real": n_real,
+            "real_split": f"{self.dataset}/{split or self.ns.split}",
+        }
+        if space is not None:
+            card.update(space.card())
+        return card
+
+    def fidelity(self, name: str, space: fd.FeatureSpace, g: torch.Tensor, r: torch.Tensor, m: set[str]) -> None:
+        card = self.card(space, len(g), len(r))
+        if name == "classifier":
+            if "cfid" in m:
+                self.report.add("cfid", {"cfid": fd.fid_from_features(g, r)}, **card)
+            return
+        if "fid" in m:
+            self.report.add("fid", {"fid": fd.fid_from_features(g, r)}, **card)
+        if "kid" in m:
+            out = fd.kid(g, r, seed=self.ns.seed)
+            self.report.add(
+                "kid",
+                {"kid": out["kid"], "kid_std": out["kid_std"]},
+                kid_subsets=100,
+                kid_subset_size=out["kid_subset_size"],
+                **card,
+            )
+        if "prc" in m:
+            self.report.add("prc", fd.precision_recall(g, r), neighbourhood_k=3, **card)
+
+    def modes(self, probs: torch.Tensor, space: fd.FeatureSpace) -> None:
+        from lightgen.metrics.classifier import class_histogram
+
+        card = self.card(space, len(probs), 0)
+        card["real_split"] = "none (classifier trained on the training split)"
+        self.report.add("modes", class_histogram(probs), **card)
+
+    def nn(self, images: torch.Tensor, space: fd.FeatureSpace | None) -> None:
+        from lightgen.metrics.memorisation import memorisation_check
+
+        train_set, test_set = self.split("train"), self.split("test")
+        train = torch.cat(list(fd.dataset_batches(train_set, len(train_set), 1000, self.value_range)))
+        test = torch.cat(list(fd.dataset_batches(test_set, len(images), 1000, self.value_range)))
+        feats: dict[str, torch.Tensor] = {}
+        if space is not None:  # the training set's features are the same for every model: cached
+            feats["train_features"] = self.real_features(space, "train", len(train), "train features (nn)")
+            feats["test_features"] = self.real_features(space, "test", len(test), "test features (nn)")
+        png = self.ns.nn_png or str(Path(self.ns.out).with_suffix("")) + "_nn.png"
+        out = memorisation_check(images, train, test, feature_space=space, png=png, **feats)
+        card = self.card(space, len(images), len(train), "train (neighbours) / test (reference)")
+        card["pixel_space"] = "pixels in [0, 1], L2"
+        self.report.add("nn", out, **card)
+        if out["flagged"]:
+            self.report.warnings.append(
+                "nn: samples are much closer to training images than held-out images are: the model may memorise"
+            )
+
+    def parzen(self, samples: torch.Tensor) -> None:
+        from lightgen.metrics.parzen import THEIS_WARNING, parzen_estimate
+
+        val = torch.cat(list(fd.dataset_batches(self.split("val"), self.ns.parzen_val, 1000, self.value_range)))
+        test = torch.cat(list(fd.dataset_batches(self.split("test"), self.ns.parzen_test, 1000, self.value_range)))
+        out = parzen_estimate(samples, val, test)
+        out.pop("validation_scores", None)
+        card = self.card(None, len(samples), len(test), "test (bandwidth on val)")
+        card.update(feature_extractor="pixels in [0, 1]", resize_rule="none")
+        self.report.add("parzen", out, **card)
+        self.report.warnings.append(THEIS_WARNING)
+
+    def likelihood(self) -> None:
+        from lightgen.metrics.likelihood import likelihood_metrics
+
+        ds = self.split(self.ns.split if self.ns.split != "train" else "test")
+        n = min(self.ns.ll_num or len(ds), len(ds))
+        bs = self.ns.batch_size
+        # the data in its own range (the model's), not mapped to [0, 1]
+        batches = (torch.stack([ds[i][0] for i in range(s, min(n, s + bs))]) for s in range(0, n, bs))
+        out = likelihood_metrics(
+            self.model, batches, k=self.ns.ll_k, seed=self.ns.seed, progress=self.task("likelihood", n)
+        )
+        card = self.card(None, 0, n, self.ns.split)
+        card.update(feature_extractor="none (the model's own density)", resize_rule="none", ll_seed=self.ns.seed)
+        for name in ("exact", "elbo", "is_estimate"):
+            if name in out:
+                extra = {"k": out["k"]} if name == "is_estimate" else {}
+                self.report.add(f"ll_{name}", out[name], **extra, **card)
