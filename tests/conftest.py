@@ -11,7 +11,7 @@ import torch
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+torch.set_num_threads(1)  # tiny tensors: a second thread only spins, and slows tests many-fold on a busy machine
 
 IDX_NAMES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -10,10 +10,10 @@ root=${LIGHTGEN_DATA:-data}
 runs=${DEMO_RUN_ROOT:-runs}
 mkdir -p outputs
 
-echo "== 1/3 preparing MNIST under $root"
+echo "== 1/4 preparing MNIST under $root"
 .venv/bin/lightgen data prepare mnist --root "$root"
 
-echo "== 2/3 training DCGAN (configs/dcgan.yaml) for ${DEMO_EPOCHS:-2} epochs on the CPU"
+echo "== 2/4 training DCGAN (configs/dcgan.yaml) for ${DEMO_EPOCHS:-2} epochs on the CPU"
 .venv/bin/lightgen fit --config configs/dcgan.yaml \
   --trainer.max_epochs "${DEMO_EPOCHS:-2}" \
   --data.init_args.root "$root" \
@@ -21,9 +21,16 @@ echo "== 2/3 training DCGAN (configs/dcgan.yaml) for ${DEMO_EPOCHS:-2} epochs on
 run_dir=$(ls -d "$runs"/demo/version_* | sort -V | tail -1)
 ckpt="$run_dir/checkpoints/last.ckpt"
 
-echo "== 3/3 sampling and evaluating $ckpt"
+echo "== 3/4 the MNIST digit classifier behind the metric (trained once, ~3 CPU-minutes; cached in $root/classifiers)"
+.venv/bin/lightgen data prepare mnist-classifier --root "$root"
+
+echo "== 4/4 sampling and evaluating $ckpt"
 .venv/bin/lightgen sample --ckpt "$ckpt" --num 64 --nrow 8 --seed 0 --out outputs/dcgan_mnist_grid.png
+.venv/bin/lightgen evaluate --ckpt "$ckpt" --metrics cfid,modes,nn --num-samples 2000 --nn-num 500 \
+  --data-root "$root" --nn-png outputs/dcgan_mnist_neighbours.png --out outputs/dcgan_mnist_report.json
 echo
 echo "checkpoint:   $ckpt"
 echo "sample grid:  outputs/dcgan_mnist_grid.png  (grids during training: $run_dir/samples/)"
+echo "metrics:      outputs/dcgan_mnist_report.json  (classifier FID, class coverage, memorisation; table above)"
+echo "neighbours:   outputs/dcgan_mnist_neighbours.png  (each sample, then its 5 nearest training images)"
 echo "run folder:   $run_dir  (config.yaml, wandb/ offline run: sync with 'wandb sync')"

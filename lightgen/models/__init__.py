@@ -1,8 +1,27 @@
 """LightningModules, one training rule each. This import list is the registry: the CLI's short
 names (``--model=DCGAN``) resolve to the subclasses of GenerativeModel imported here."""
 
+from lightgen.models.autoregressive import AutoregressiveModel
 from lightgen.models.base import GenerativeModel
 from lightgen.models.dcgan import DCGAN
+from lightgen.models.draw import DRAW
+from lightgen.models.fvbn import FVBN, NARN
 from lightgen.models.gan import GAN
+from lightgen.models.made import MADE
+from lightgen.models.nade import NADE
+from lightgen.models.pixelcnn import PixelCNN
+from lightgen.models.vae import VAE
 
-__all__ = ["DCGAN", "GAN", "GenerativeModel"]
+__all__ = [
+    "DCGAN",
+    "DRAW",
+    "FVBN",
+    "GAN",
+    "MADE",
+    "NADE",
+    "NARN",
+    "VAE",
+    "AutoregressiveModel",
+    "GenerativeModel",
+    "PixelCNN",
+]

@@ -24,6 +24,7 @@ import torch
 from lightning.pytorch import LightningModule
 
 from lightgen import __version__
+from lightgen.errors import LightgenError
 
 CHECKPOINT_KEY = "lightgen"
 
@@ -48,7 +49,7 @@ class GenerativeModel(LightningModule):
     def __init__(self, data_shape: Sequence[int]) -> None:
         super().__init__()
         if not data_shape or any(int(s) <= 0 for s in data_shape):
-            raise ValueError(f"data_shape must be positive sizes such as (1, 28, 28); got {tuple(data_shape)!r}")
+            raise LightgenError(f"data_shape must be positive sizes such as (1, 28, 28); got {tuple(data_shape)!r}")
         self.data_shape = tuple(int(s) for s in data_shape)
         # Seed of the model's own random stream (latents, sampling). Set at fit start from the global
         # seed (rank 0's, broadcast) unless a checkpoint restored it.
@@ -73,10 +74,11 @@ class GenerativeModel(LightningModule):
         return gen
 
     def random_stream(self, *key: int) -> torch.Generator:
-        """A generator for one draw of the training stream, keyed by (stream seed, rank, *key).
+        """A generator for one draw of the training stream, keyed by (stream seed, *key).
 
-        Stateless: the same key gives the same numbers after a resume, and each rank gets its own
-        numbers without any state to save per rank.
+        Stateless: the same key gives the same numbers after a resume, with no state to save. Every
+        rank gets the same numbers for the same key; a caller that needs per-rank numbers puts the
+        rank in the key or slices a global draw (as the GAN's latents do).
         """
         if self.stream_seed is None:
             self.stream_seed = int(torch.initial_seed()) & ((1 << 63) - 1)
