@@ -19,6 +19,7 @@ import argparse
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,8 @@ def user_error(exc: BaseException) -> LightgenError | None:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of the ``lightgen`` console script."""
+    # Lightning's own use of a torch API it deprecates: nothing a user can act on
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     argv = list(sys.argv[1:] if args is None else args)
     try:
         if argv and argv[0] == "sample":
