@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from pathlib import Path
+
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+from torchvision.utils import save_image
 
 
 def log_image(trainer: Trainer, key: str, image: torch.Tensor, step: int) -> list[str]:
@@ -21,3 +25,22 @@ def log_image(trainer: Trainer, key: str, image: torch.Tensor, step: int) -> lis
             logger.experiment.add_image(key, image.cpu(), global_step=step)
             used.append("tensorboard")
     return used
+
+
+def write_picture(trainer: Trainer, grid: torch.Tensor, folder: str, stem: str, tag: str) -> Path | None:
+    """Save ``grid`` as ``<log_dir>/<folder>/[<stem>_]step_XXXXXXX.png`` (rank 0; its path, else None)
+    and log it under ``tag``. Every rank must call it: ``trainer.log_dir`` is a collective."""
+    step = trainer.global_step
+    directory = Path(trainer.log_dir or trainer.default_root_dir) / folder
+    path = None
+    if trainer.is_global_zero:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{stem + '_' if stem else ''}step_{step:07d}.png"
+        save_image(grid, path)
+    log_image(trainer, tag, grid, step)
+    return path
+
+
+def own_rng(module: LightningModule) -> AbstractContextManager:
+    """A fork of the torch RNG (and the module's GPU's): drawing pictures must not shift training."""
+    return torch.random.fork_rng(devices=[module.device] if module.device.type == "cuda" else [])

