@@ -51,8 +51,12 @@ class DigitNet(nn.Module):
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (B, 2w, 7, 7)
         return F.relu(self.fc1(x.flatten(1)))  # (B, hidden)
 
+    def logits_from_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits from the penultimate features, so a caller holding them skips the conv layers."""
+        return self.fc2(features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.features(x))
+        return self.logits_from_features(self.features(x))
 
 
 def prepare_input(x: torch.Tensor) -> torch.Tensor:

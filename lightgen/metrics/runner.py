@@ -141,9 +141,10 @@ class Evaluation:
                     xs = x[: n_feat - drawn]
                     for k, space in spaces.items():
                         gen_feats[k].append(space(xs))
-                    if net is not None and "modes" in m:
+                    if net is not None and "modes" in m:  # from the features just computed: one pass of the net
                         with torch.no_grad():
-                            probs.append(torch.softmax(net(xs.to(self.device)), 1).cpu())
+                            logits = net.logits_from_features(gen_feats["classifier"][-1].to(self.device))
+                            probs.append(torch.softmax(logits, 1).cpu())
                 if sum(len(t) for t in kept) < keep:
                     kept.append(x)
                 drawn += len(x)
