@@ -56,3 +56,16 @@ def test_wandb_offline_run_holds_the_grid_images(mnist_root: Path, tmp_path: Pat
 def test_csv_runs_keep_the_grids_as_png(mnist_root: Path, tmp_path: Path, logger_cls: type) -> None:
     fit_with(logger_cls(save_dir=tmp_path, name="", version=""), mnist_root, tmp_path)
     assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["step_0000002.png", "step_0000004.png"]
+
+
+def test_intervals_fire_when_a_gan_step_jumps_over_the_multiple() -> None:
+    from lightgen.callbacks.image_logging import crossed_interval
+
+    # a GAN's global_step grows by 2 per batch (one D and one G step): 2, 4, 6, ... never lands on 3 or 9
+    fired, last = [], -1
+    for step in range(2, 21, 2):
+        if crossed_interval(last, step, 3):
+            fired.append(step)
+            last = step
+    assert fired == [4, 6, 10, 12, 16, 18]  # once per multiple of 3 crossed: 3, 6, 9, 12, 15, 18
+    assert not crossed_interval(6, 6, 3) and not crossed_interval(-1, 0, 3)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from lightgen.callbacks.image_logging import crossed_interval
 from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
 
@@ -116,7 +117,7 @@ class FIDCallback(Callback):
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
         step = trainer.global_step
-        if step == 0 or step % self.every_n_steps or step == self._last_step:
+        if not crossed_interval(self._last_step, step, self.every_n_steps):
             return
         self._last_step = step
         self._evaluate(trainer, pl_module)

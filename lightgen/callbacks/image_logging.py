@@ -44,3 +44,10 @@ def write_picture(trainer: Trainer, grid: torch.Tensor, folder: str, stem: str, 
 def own_rng(module: LightningModule) -> AbstractContextManager:
     """A fork of the torch RNG (and the module's GPU's): drawing pictures must not shift training."""
     return torch.random.fork_rng(devices=[module.device] if module.device.type == "cuda" else [])
+
+
+def crossed_interval(last_step: int, step: int, every: int) -> bool:
+    """Whether ``step`` passed a multiple of ``every`` since ``last_step`` (-1: never). ``global_step``
+    counts every optimizer's steps, so a GAN's step grows by d_steps + g_steps per round and can jump
+    over an exact multiple: test for crossing one, not for landing on one."""
+    return step // every > max(last_step, 0) // every

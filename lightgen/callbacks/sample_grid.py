@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
-from lightgen.callbacks.image_logging import own_rng, write_picture
+from lightgen.callbacks.image_logging import crossed_interval, own_rng, write_picture
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
@@ -61,7 +61,7 @@ class SampleGrid(Callback):
         self.last_path = write_picture(trainer, grid, "samples", "", "samples") or self.last_path
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        if trainer.global_step // self.every_n_steps > max(self._last_step, 0) // self.every_n_steps:
+        if crossed_interval(self._last_step, trainer.global_step, self.every_n_steps):
             self._write(trainer, pl_module)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
