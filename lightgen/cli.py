@@ -36,6 +36,8 @@ from lightgen.checkpoint import AtomicCheckpointIO, load_model
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
+DDP_STRATEGY_NAMES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+
 EXTRA_COMMANDS = {
     "sample": "write a grid of samples from a checkpoint",
     "data": "prepare datasets (`lightgen data prepare mnist`)",
@@ -96,6 +98,7 @@ class LightgenCLI(LightningCLI):
             if not config.checkpoint.dirpath:
                 config.checkpoint.dirpath = str(run_dir / "checkpoints")
             self._point_loggers_at(config, run_dir)
+            self._ddp_for_gans(config)
         if not wandb_key_available() and not os.environ.get("WANDB_MODE"):
             os.environ["WANDB_MODE"] = "offline"
             if self._uses_wandb(config):
@@ -127,6 +130,34 @@ class LightgenCLI(LightningCLI):
         run_dir.mkdir(parents=True, exist_ok=True)
         os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
         return run_dir
+
+    @staticmethod
+    def _ddp_for_gans(config: Any) -> None:
+        """A GAN's players alternate, so under DDP each step leaves the other's parameters unused: map
+        Lightning's `ddp*` strategy names to their public `*_find_unused_parameters_true` twins, and
+        refuse an explicit `find_unused_parameters: false` with a one-line error."""
+        from lightgen.checkpoint import resolve_model_class
+        from lightgen.models.gan import GAN
+
+        try:
+            is_gan = issubclass(resolve_model_class(str(config.model.class_path)), GAN)
+        except Exception:  # noqa: BLE001  (an unknown class is reported by LightningCLI itself)
+            return
+        strategy = config.trainer.get("strategy")
+        if not is_gan or strategy is None:
+            return
+        if isinstance(strategy, str):
+            if strategy in DDP_STRATEGY_NAMES:
+                config.trainer.strategy = f"{strategy}_find_unused_parameters_true"
+                print(f"lightgen: GAN under DDP: strategy {strategy!r} -> {config.trainer.strategy!r}")
+            return
+        if hasattr(strategy, "get") and "DDPStrategy" in str(strategy.get("class_path", "")):
+            args = strategy.get("init_args") or {}
+            if "find_unused_parameters" in args and args["find_unused_parameters"] is False:
+                raise LightgenError(
+                    "a GAN under DDP needs find_unused_parameters: true (its players alternate); "
+                    "the config sets it to false"
+                )
 
     @staticmethod
     def _logger_configs(config: Any) -> list[Any]:

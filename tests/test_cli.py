@@ -99,7 +99,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     ("args", "expected"),
     [
         (["fit", "--model=NoSuchGAN", "--data=MNIST"], "NoSuchGAN"),
-        (["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--model.init_args.generator_cost", "hinge"], "hinge"),
+        (["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--model.init_args.objective", "Hingee"], "Hingee"),
         (["fit", "--config", str(CONFIGS / "gan_mlp.yaml"), "--data.init_args.dataset", "cifar"], "cifar"),
         (["sample", "--ckpt", "missing.ckpt"], "checkpoint not found: missing.ckpt"),
         (["data", "prepare", "cifar-11"], "unknown dataset 'cifar-11'"),

@@ -11,7 +11,12 @@ from conftest import quiet_trainer
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightgen.data import MNIST
+from lightgen.losses import objectives
 from lightgen.models import DCGAN, GAN
+from lightgen.models.latent import Latent
+
+COSTS = {"minimax": objectives.Minimax, "non_saturating": objectives.NonSaturating,
+         "maximum_likelihood": objectives.MaximumLikelihood}  # fmt: skip
 
 
 class RecordingGAN(GAN):
@@ -22,14 +27,16 @@ class RecordingGAN(GAN):
         self.d_batches: list[float] = []
         self.events: list[str] = []
 
-    def d_loss(self, real, fake, batch=None):  # noqa: ANN001, ANN201
+    def d_loss(self, real, fake, latent, regularize=True):  # noqa: ANN001, ANN201
         self.d_batches.append(float(real.sum()))
-        return super().d_loss(real, fake, batch)
+        return super().d_loss(real, fake, latent, regularize)
 
-    def on_d_step(self) -> None:
+    def on_d_step(self, terms) -> None:  # noqa: ANN001
+        assert "loss" in terms
         self.events.append("D")
 
-    def on_g_step(self) -> None:
+    def on_g_step(self, terms) -> None:  # noqa: ANN001
+        assert "loss" in terms
         self.events.append("G")
 
 
@@ -71,11 +78,11 @@ def test_training_stops_after_max_generator_steps(mnist_root: Path) -> None:
 def test_each_rank_of_a_batch_gets_its_own_latents_and_draws_are_reproducible() -> None:
     model = tiny_gan(cls=GAN)
     model.stream_seed = 123
-    z0, z1 = model.sample_latent(4, draw=0), model.sample_latent(4, draw=1)
+    z0, z1 = model.sample_latent(4, draw=0).z, model.sample_latent(4, draw=1).z
     assert not torch.allclose(z0, z1)
-    torch.testing.assert_close(model.sample_latent(4, draw=0), z0)  # stateless: same key, same z
+    torch.testing.assert_close(model.sample_latent(4, draw=0).z, z0)  # stateless: same key, same z
     model.batches_seen += 1
-    assert not torch.allclose(model.sample_latent(4, draw=0), z0)
+    assert not torch.allclose(model.sample_latent(4, draw=0).z, z0)
 
 
 def test_losses_and_discriminator_outputs_are_logged(mnist_root: Path) -> None:
@@ -93,18 +100,18 @@ def test_losses_and_discriminator_outputs_are_logged(mnist_root: Path) -> None:
 def test_dcgan_learns_to_raise_d_of_samples_under_each_cost(mnist_root: Path, cost: str) -> None:
     """A few G updates against a fixed D raise D(G(z)) under all three costs (they agree in sign)."""
     torch.manual_seed(0)
-    model = DCGAN(data_shape=(1, 28, 28), g_width=8, d_width=8, latent_dim=16, generator_cost=cost)
-    z = torch.randn(64, 16)
+    model = DCGAN(data_shape=(1, 28, 28), g_width=8, d_width=8, latent_dim=16, objective=COSTS[cost]())
+    z = Latent(torch.randn(64, 16))
     opt = torch.optim.Adam(model.generator.parameters(), lr=2e-3, betas=(0.5, 0.999))
     with torch.no_grad():
-        before = torch.sigmoid(model.discriminate(model.generate(z))).mean()
+        before = torch.sigmoid(model.discriminate(model.generate(z), z)).mean()
     for _ in range(15):
-        loss = model.g_loss(model.generate(z))["loss"]
+        loss = model.g_loss(model.generate(z), z)["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        after = torch.sigmoid(model.discriminate(model.generate(z))).mean()
+        after = torch.sigmoid(model.discriminate(model.generate(z), z)).mean()
     assert after > before + 0.01
 
 
@@ -119,7 +126,7 @@ def test_the_loop_fits_a_one_dimensional_gaussian_under_each_cost(cost: str) -> 
         latent_dim=4,
         g_hidden=(32,),
         d_hidden=(32,),
-        generator_cost=cost,
+        objective=COSTS[cost](),
         g_optimizer=adam,
         d_optimizer=adam,
     )

@@ -1,7 +1,8 @@
 """Periodic FID during training, logged so ModelCheckpoint(monitor=...) can keep the best checkpoint.
 
-Every ``every_n_steps`` optimizer steps (``trainer.global_step``, which counts every optimizer's
-steps), draw ``num_samples`` samples with a fixed seed, compute the Fréchet distance (Heusel et al.
+Every ``every_n_steps`` training batches (the loggers' x-axis, shared by every logged value; a
+GAN's ``trainer.global_step`` counts both optimizers' steps and is not used), draw ``num_samples``
+samples with a fixed seed, compute the Fréchet distance (Heusel et al.
 2017) to a fixed set of real images in a feature space, and log it with ``pl_module.log`` under
 ``key`` (default ``"fid/classifier"`` or ``"fid/inception"``); KID (Binkowski et al. 2018) too when
 ``kid=True``. The real features are computed once, at fit start, on the datamodule's ``split``.
@@ -24,7 +25,7 @@ from typing import Any, Literal
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lightgen.callbacks.image_logging import crossed_interval
+from lightgen.callbacks.image_logging import crossed_interval, logging_step
 from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
 
@@ -33,7 +34,7 @@ class FIDCallback(Callback):
     """Log FID (and optionally KID) of the model's samples every ``every_n_steps`` steps.
 
     Args:
-        every_n_steps: interval in ``trainer.global_step``.
+        every_n_steps: interval in training batches.
         num_samples: generated samples per evaluation (and real images, once).
         feature: "classifier" (domain classifier, MNIST-like data; fast) or "inception".
         weights: feature-extractor weights (default: the prepared file under the data root).
@@ -116,10 +117,10 @@ class FIDCallback(Callback):
         return out
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        step = trainer.global_step
-        if not crossed_interval(self._last_step, step, self.every_n_steps):
+        batches_done = logging_step(trainer) + 1  # the loggers' x-axis, as for every other value
+        if not crossed_interval(self._last_step, batches_done, self.every_n_steps):
             return
-        self._last_step = step
+        self._last_step = batches_done
         self._evaluate(trainer, pl_module)
 
     def _evaluate(self, trainer: Trainer, pl_module: LightningModule) -> None:

@@ -27,10 +27,19 @@ def log_image(trainer: Trainer, key: str, image: torch.Tensor, step: int) -> lis
     return used
 
 
+def logging_step(trainer: Trainer) -> int:
+    """The one x-axis of every logged value: Lightning's logging step, the count of training batches
+    before the current one (``self.log`` scalars of batch b are logged at step b). For a GAN,
+    ``trainer.global_step`` counts the steps of both optimizers (about two per batch) and is not used."""
+    loop = getattr(trainer, "fit_loop", None)
+    return int(getattr(getattr(loop, "epoch_loop", None), "_batches_that_stepped", trainer.global_step))
+
+
 def write_picture(trainer: Trainer, grid: torch.Tensor, folder: str, stem: str, tag: str) -> Path | None:
     """Save ``grid`` as ``<log_dir>/<folder>/[<stem>_]step_XXXXXXX.png`` (rank 0; its path, else None)
-    and log it under ``tag``. Every rank must call it: ``trainer.log_dir`` is a collective."""
-    step = trainer.global_step
+    and log it under ``tag``, both at :func:`logging_step`, the step of the scalars logged with it.
+    Every rank must call it: ``trainer.log_dir`` is a collective."""
+    step = logging_step(trainer)
     directory = Path(trainer.log_dir or trainer.default_root_dir) / folder
     path = None
     if trainer.is_global_zero:
@@ -47,7 +56,7 @@ def own_rng(module: LightningModule) -> AbstractContextManager:
 
 
 def crossed_interval(last_step: int, step: int, every: int) -> bool:
-    """Whether ``step`` passed a multiple of ``every`` since ``last_step`` (-1: never). ``global_step``
-    counts every optimizer's steps, so a GAN's step grows by d_steps + g_steps per round and can jump
-    over an exact multiple: test for crossing one, not for landing on one."""
+    """Whether ``step`` passed a multiple of ``every`` since ``last_step`` (-1: never): test for crossing
+    one, not for landing on one, so a counter that jumps (a resumed run, several steps per batch) still
+    fires."""
     return step // every > max(last_step, 0) // every

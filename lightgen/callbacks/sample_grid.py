@@ -1,4 +1,7 @@
-"""Sample grids during training: a fixed seed (fixed latents for a GAN), every N steps."""
+"""Sample grids during training: a fixed seed (fixed latents for a GAN), every N training batches.
+
+A conditional model (``num_classes > 0``) gets one row per class, ``nrow`` samples in each.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
-from lightgen.callbacks.image_logging import crossed_interval, own_rng, write_picture
+from lightgen.callbacks.image_logging import crossed_interval, logging_step, own_rng, write_picture
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
@@ -21,24 +24,55 @@ def to_grid(samples: torch.Tensor, value_range: tuple[float, float], nrow: int) 
     return make_grid(images.cpu(), nrow=nrow, padding=2, pad_value=1.0)
 
 
-def save_sample_grid(model: GenerativeModel, path: str | Path, num: int = 64, nrow: int = 8, seed: int = 0) -> Path:
-    """Draw ``num`` samples from ``model`` with ``seed`` and write them as one PNG grid."""
+def class_grid_labels(num_classes: int, per_class: int) -> torch.Tensor:
+    """Labels 0..K-1, each repeated ``per_class`` times: one row per class in a grid of ``per_class`` columns."""
+    return torch.arange(num_classes).repeat_interleave(per_class)
+
+
+def draw_grid_samples(
+    model: GenerativeModel, num: int, nrow: int, seed: int, label: int | None = None, class_grid: bool | None = None
+) -> tuple[torch.Tensor, int]:
+    """Samples for a grid and its row length: ``num`` samples (all of ``label`` if given), or for a
+    conditional model by default (``class_grid`` None or True) one row of ``nrow`` samples per class."""
+    classes = int(getattr(model, "num_classes", 0) or 0)
+    if class_grid and not classes:
+        raise LightgenError(f"a class grid needs a conditional model; {type(model).__name__} has no classes")
+    if classes and label is None and class_grid is not False:
+        labels = class_grid_labels(classes, nrow)
+        return model.sample(len(labels), seed=seed, labels=labels), nrow
+    if label is not None:
+        return model.sample(num, seed=seed, labels=label), nrow
+    return model.sample(num, seed=seed), nrow
+
+
+def save_sample_grid(
+    model: GenerativeModel,
+    path: str | Path,
+    num: int = 64,
+    nrow: int = 8,
+    seed: int = 0,
+    label: int | None = None,
+    class_grid: bool | None = None,
+) -> Path:
+    """Draw samples from ``model`` with ``seed`` (see :func:`draw_grid_samples`) and write one PNG grid."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid = to_grid(model.sample(num, seed=seed), model.value_range, nrow)
-    save_image(grid, path)
+    samples, nrow = draw_grid_samples(model, num, nrow, seed, label, class_grid)
+    save_image(to_grid(samples, model.value_range, nrow), path)
     return path
 
 
 class SampleGrid(Callback):
-    """Every ``every_n_steps`` optimizer steps and at the end of training, draw ``num_samples``
-    samples with a fixed seed, write ``<log_dir>/samples/step_XXXXXXX.png`` and log the grid to the
-    active logger (wandb / TensorBoard; CSV runs keep the PNGs).
+    """Every ``every_n_steps`` training batches and at the end of training, draw ``num_samples``
+    samples with a fixed seed (a conditional model: one row of ``nrow`` per class), write
+    ``<log_dir>/samples/step_XXXXXXX.png`` and log the grid to the active logger (wandb / TensorBoard;
+    CSV runs keep the PNGs), at the same step as the scalars of that batch.
 
     Args:
-        every_n_steps: interval in ``trainer.global_step`` (which counts every optimizer's steps).
-        num_samples: images per grid.
-        nrow: images per row.
+        every_n_steps: interval in training batches (the loggers' x-axis; a GAN's ``global_step`` counts
+            both optimizers' steps and is not used).
+        num_samples: images per grid (unconditional models).
+        nrow: images per row (for a conditional model: samples per class).
         seed: the fixed seed, so successive grids show the same latents as training goes on.
     """
 
@@ -50,19 +84,19 @@ class SampleGrid(Callback):
         self._last_step = -1
         self.last_path: Path | None = None
 
-    def _write(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        step = trainer.global_step
-        if step == self._last_step or not isinstance(pl_module, GenerativeModel):
+    def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
+        if batches_done == self._last_step or not isinstance(pl_module, GenerativeModel):
             return
-        self._last_step = step
+        self._last_step = batches_done
         with own_rng(pl_module):  # sampling must not change training
-            samples = pl_module.sample(self.num_samples, seed=self.seed)
-        grid = to_grid(samples, pl_module.value_range, self.nrow)
+            samples, nrow = draw_grid_samples(pl_module, self.num_samples, self.nrow, self.seed)
+        grid = to_grid(samples, pl_module.value_range, nrow)
         self.last_path = write_picture(trainer, grid, "samples", "", "samples") or self.last_path
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        if crossed_interval(self._last_step, trainer.global_step, self.every_n_steps):
-            self._write(trainer, pl_module)
+        batches_done = logging_step(trainer) + 1
+        if crossed_interval(self._last_step, batches_done, self.every_n_steps):
+            self._write(trainer, pl_module, batches_done)
 
     def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer, pl_module)
+        self._write(trainer, pl_module, logging_step(trainer))

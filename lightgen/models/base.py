@@ -10,8 +10,9 @@ here, so the sample-grid callback, ``lightgen sample`` and ``lightgen evaluate``
 - ``sample(n, seed=None)``: ``n`` examples, drawn reproducibly when ``seed`` is given.
 - checkpoint metadata (``checkpoint["lightgen"]``): the model's class path and the lightgen version,
   so a checkpoint names what it holds and a foreign file is refused with a clear message.
-- the per-rank torch RNG state, so a resumed run draws the same dropout masks and binarizations as
-  an uninterrupted one.
+- the per-rank torch RNG state (CPU and, when in use, CUDA), so a resumed run draws the same dropout
+  masks and binarizations as an uninterrupted one; a fresh multi-process run seeds each rank's global
+  RNG from (seed, rank), so ranks draw different dropout masks instead of copies of one stream.
 """
 
 from __future__ import annotations
@@ -91,25 +92,45 @@ class GenerativeModel(LightningModule):
             seed = int(torch.initial_seed()) & ((1 << 63) - 1)
             # every rank uses rank 0's seed; the rank enters each draw's key where it must differ
             self.stream_seed = int(self.trainer.strategy.broadcast(seed, src=0))
+        rank = self.trainer.global_rank
+        if rank > 0 and not getattr(self, "_rng_restored", False):
+            # `seed_everything` gives every rank the same global seed, so dropout masks and on-device
+            # binarizations would be copies across ranks; rank r > 0 reseeds from (seed, r), rank 0 keeps
+            # its stream (a one-process run is unchanged). A resumed run restores each rank's own state.
+            torch.manual_seed(mix_seed(self.stream_seed, rank))
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         cls = type(self)
-        rng = torch.get_rng_state()
-        # one row per rank, so every rank resumes its own stream (dropout masks, binarization)
-        rng_rows = self.all_gather(rng) if self.trainer.world_size > 1 else rng.unsqueeze(0)
         checkpoint[CHECKPOINT_KEY] = {
             "class_path": f"{cls.__module__}.{cls.__qualname__}",
             "version": __version__,
             "data_shape": list(self.data_shape),
             "stream_seed": self.stream_seed,
-            "torch_rng": rng_rows.cpu(),
+            # one row per rank, so every rank resumes its own stream (dropout masks, binarization)
+            "torch_rng": self._gather_rows(torch.get_rng_state()),
         }
+        if self.device.type == "cuda":
+            checkpoint[CHECKPOINT_KEY]["cuda_rng"] = self._gather_rows(torch.cuda.get_rng_state(self.device))
+
+    def _gather_rows(self, state: torch.Tensor) -> torch.Tensor:
+        """(world_size, ...) rows of a per-rank RNG state, on the CPU."""
+        if self.trainer.world_size > 1:
+            return self.all_gather(state.to(self.device)).cpu()
+        return state.unsqueeze(0).cpu()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         meta = checkpoint.get(CHECKPOINT_KEY, {})
         self.stream_seed = meta.get("stream_seed", self.stream_seed)
+        if self._trainer is None or self.trainer.state.fn != "fit":
+            return
         rows = meta.get("torch_rng")
-        if rows is not None and self._trainer is not None and self.trainer.state.fn == "fit":
+        if rows is not None:
             rank = self.trainer.global_rank if len(rows) == self.trainer.world_size else 0
-            torch.set_rng_state(rows[rank].to(torch.uint8))
+            torch.set_rng_state(rows[rank].cpu().to(torch.uint8))
+            self._rng_restored = True
+        cuda_rows = meta.get("cuda_rng")
+        device = self.trainer.strategy.root_device  # restored before the model moves there (DDP)
+        if cuda_rows is not None and device.type == "cuda":
+            rank = self.trainer.global_rank if len(cuda_rows) == self.trainer.world_size else 0
+            torch.cuda.set_rng_state(cuda_rows[rank].cpu().to(torch.uint8), device)

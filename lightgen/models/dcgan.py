@@ -12,7 +12,7 @@ from typing import Any
 from torch import nn
 
 from lightgen.models.gan import GAN
-from lightgen.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from lightgen.nets.dcgan import DCGANDiscriminator, DCGANGenerator, DiscriminatorNorm
 
 
 class DCGAN(GAN):
@@ -22,14 +22,23 @@ class DCGAN(GAN):
         data_shape: (C, S, S), linked from the datamodule by the CLI.
         g_width: ngf, G's channel count at the last hidden layer (64 in the paper's 64 px net).
         d_width: ndf, D's channel count at the first layer.
+        d_norm: "batch" (the paper), "layer" or "none" (WGAN-GP's critic: no batch norm).
         **kwargs: everything else of :class:`~lightgen.models.gan.GAN` (costs, d_steps, optimizers...).
     """
 
-    def __init__(self, data_shape: tuple[int, ...], g_width: int = 64, d_width: int = 64, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        data_shape: tuple[int, ...],
+        g_width: int = 64,
+        d_width: int = 64,
+        d_norm: DiscriminatorNorm = "batch",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(data_shape, **kwargs)
 
     def build_generator(self) -> nn.Module:
         return DCGANGenerator(self.latent_dim, self.data_shape, self.hparams.g_width)
 
     def build_discriminator(self) -> nn.Module:
-        return DCGANDiscriminator(self.data_shape, self.hparams.d_width, self.hparams.d_dropout)
+        hp = self.hparams
+        return DCGANDiscriminator(self.data_shape, hp.d_width, hp.d_dropout, hp.get("d_norm", "batch"))

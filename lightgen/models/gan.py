@@ -1,39 +1,52 @@
 """The GAN training rule: the alternating two-player game with manual optimization.
 
 Goodfellow et al. 2014 ("Generative Adversarial Nets", Algorithm 1): k discriminator updates per
-generator update, each D update on a fresh minibatch; Goodfellow 2016 (NIPS tutorial, sec. 3.2)
-for the choice of generator cost. One loop serves every variant: a variant changes it through
-constructor arguments and by overriding the named hooks below, never ``training_step`` itself:
+generator update, each D update on a fresh minibatch. What the players minimise is an objective
+class (:mod:`lightgen.losses.objectives`: minimax, non-saturating, maximum likelihood, least squares,
+hinge, Wasserstein with clipping or gradient penalty, DRAGAN, any regulariser such as R1). One loop
+serves every variant; a variant overrides the named hooks below, never ``training_step`` itself:
 
-    build_generator / build_discriminator   the two networks
-    sample_latent(n, draw)                  z for one draw of the training stream
-    generate(z, batch) / discriminate(x, batch)   G and D as the loop calls them (conditioning goes here)
-    d_loss(real, fake, batch) / g_loss(fake, batch)   dicts of named terms with a "loss" key
-    on_d_step() / on_g_step()               after each optimizer step (weight clipping, EMA, k_t)
-    generator_parameters / discriminator_parameters   what each optimizer updates
+    build_generator / build_discriminator           the two networks
+    latent_prior(n, generator) -> Latent             z (plus labels / codes) from the prior
+    condition_on_batch(latent, batch) -> Latent      pair the fakes with the batch's labels (conditional)
+    generate(latent, net=None) / discriminate(x, latent)   G and D as the loop calls them
+    d_loss(real, fake, latent) / g_loss(fake, latent)      dicts of named terms with a "loss" key
+    on_d_step(terms) / on_g_step(terms)              after each optimizer step, with that step's terms
+    generator_parameters / discriminator_parameters  what each optimizer updates
 
 Counting: each training batch gives one D step; after every ``d_steps``-th D step come ``g_steps``
-G steps. Lightning's ``trainer.global_step`` counts steps of both optimizers, so ``max_steps`` is
-not a count of generator updates: use ``max_generator_steps`` (or ``max_epochs``) to stop.
+G steps, each after the first on fresh latents. Lightning's ``trainer.global_step`` counts steps of
+both optimizers, so stop with ``max_generator_steps`` (or ``max_epochs``). Every logged value
+(scalars, sample grids, FID) uses one x-axis, the count of training batches (Lightning's logging
+step); the generator-step count is logged as the metric ``generator_steps``.
+
+Generator EMA (``ema_decay``): an exponential moving average of G's parameters, batch-norm buffers
+copied, kept as ``generator_ema`` (saved in checkpoints) and used by ``sample()``, the grids, the FID
+callback, ``lightgen sample`` and ``lightgen evaluate`` (Karras et al. 2018; Yazici et al. 2019).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Literal
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.strategies import DDPStrategy
-from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
+from torch.utils.data import default_collate
 
 from lightgen.errors import LightgenError, NonFiniteLossError
-from lightgen.losses.gan import LossDict, discriminator_cost, generator_cost_by_name
+from lightgen.losses.gan import LossDict
+from lightgen.losses.objectives import GANObjective, resolve_objective
 from lightgen.models.base import GenerativeModel
+from lightgen.models.latent import Latent
 from lightgen.nets.mlp import MLPDiscriminator, MLPGenerator
+from lightgen.nets.spectral import apply_spectral_norm
 
-GeneratorCost = Literal["minimax", "non_saturating", "maximum_likelihood"]
+PENALTY_KEY = 1_000_003  # random-stream key of the regularisers' noise (distinct from the latents' draws)
 
 
 class GAN(GenerativeModel):
@@ -42,31 +55,41 @@ class GAN(GenerativeModel):
     Args:
         data_shape: shape of one example, linked from the datamodule by the CLI.
         latent_dim: size of z ~ N(0, I).
-        generator_cost: "minimax", "non_saturating" (the default, as in practice) or "maximum_likelihood".
+        objective: the game (a :class:`~lightgen.losses.objectives.GANObjective`; default NonSaturating).
         d_steps: discriminator updates per generator update (k in Algorithm 1), each on its own batch.
         g_steps: generator updates after each round of D updates (the reverse heuristic).
         d_dropout: dropout on D's hidden units (Goodfellow et al. 2014 used it in D).
+        d_spectral_norm: spectral normalization of every D layer (Miyato et al. 2018).
         g_hidden / d_hidden: hidden widths of the MLP networks.
         g_optimizer / d_optimizer: optimizer of each network; None means Adam(lr=2e-4, betas=(0.5, 0.999)).
         g_scheduler / d_scheduler: learning-rate schedulers, stepped once per epoch.
+        scheduler_monitor: the logged metric a ReduceLROnPlateau scheduler steps on.
         max_generator_steps: stop after this many generator updates (None: no limit).
+        ema_decay: keep an EMA of G with this decay (e.g. 0.999); None: no EMA.
+        ema_start: G steps before averaging starts (until then the EMA copies G).
+        probe_size: training images whose D(x) is logged in eval mode beside the held-out D(x).
     """
 
     def __init__(
         self,
         data_shape: tuple[int, ...],
         latent_dim: int = 100,
-        generator_cost: GeneratorCost = "non_saturating",
+        objective: GANObjective | None = None,
         d_steps: int = 1,
         g_steps: int = 1,
         d_dropout: float = 0.0,
+        d_spectral_norm: bool = False,
         g_hidden: tuple[int, ...] = (256, 512),
         d_hidden: tuple[int, ...] = (512, 256),
         g_optimizer: OptimizerCallable | None = None,
         d_optimizer: OptimizerCallable | None = None,
         g_scheduler: LRSchedulerCallable | None = None,
         d_scheduler: LRSchedulerCallable | None = None,
+        scheduler_monitor: str = "g_loss",
         max_generator_steps: int | None = None,
+        ema_decay: float | None = None,
+        ema_start: int = 0,
+        probe_size: int = 256,
     ) -> None:
         super().__init__(data_shape)
         for name, value in (("latent_dim", latent_dim), ("d_steps", d_steps), ("g_steps", g_steps)):
@@ -74,8 +97,15 @@ class GAN(GenerativeModel):
                 raise LightgenError(f"{name} must be a positive integer; got {value}")
         if max_generator_steps is not None and max_generator_steps < 1:
             raise LightgenError(f"max_generator_steps must be a positive integer or None; got {max_generator_steps}")
-        self._generator_cost_fn = generator_cost_by_name(generator_cost)
-        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer", "g_scheduler", "d_scheduler"])
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise LightgenError(f"ema_decay must be in (0, 1) or None; got {ema_decay}")
+        if ema_start < 0:
+            raise LightgenError(f"ema_start must be >= 0; got {ema_start}")
+        self.objective = resolve_objective(objective)
+        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer", "g_scheduler", "d_scheduler", "objective"])
+        # the objective is stored as its spec (class_path + init_args), plain data a checkpoint can hold
+        self.hparams["objective"] = self.objective.spec()
+        self._hparams_initial = copy.deepcopy(self._hparams)
         self.automatic_optimization = False
         self.latent_dim = latent_dim
         self.d_steps, self.g_steps = d_steps, g_steps
@@ -84,12 +114,18 @@ class GAN(GenerativeModel):
         self._scheduler_factories = (g_scheduler, d_scheduler)
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
+        if d_spectral_norm:
+            apply_spectral_norm(self.discriminator)
+        self.generator_ema: nn.Module | None = None
+        if ema_decay is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         # loop counters, saved in checkpoints; identical on every rank
         self.batches_seen = 0
         self.generator_steps = 0
         self.discriminator_steps = 0
         # lazily checked flag (no device sync per step): False once any loss was NaN/inf
         self._losses_finite: torch.Tensor | None = None
+        self._probe: Any = None
 
     # ------------------------------------------------------------------ hooks: networks
     def build_generator(self) -> nn.Module:
@@ -104,41 +140,52 @@ class GAN(GenerativeModel):
     def discriminator_parameters(self) -> Iterable[nn.Parameter]:
         return self.discriminator.parameters()
 
-    # ------------------------------------------------------------------ hooks: the game
-    def sample_latent(self, n: int, draw: int = 0) -> torch.Tensor:
-        """z ~ N(0, I) of shape (n, latent_dim) for draw ``draw`` of the current batch.
+    # ------------------------------------------------------------------ hooks: latents
+    def latent_prior(self, n: int, generator: torch.Generator | None = None) -> Latent:
+        """n draws from the prior: z ~ N(0, I) of shape (n, latent_dim)."""
+        return Latent(torch.randn(n, self.latent_dim, generator=generator, device=self.device))
+
+    def condition_on_batch(self, latent: Latent, batch: Any) -> Latent:
+        """Tie a training draw to the batch (a conditional GAN takes the batch's labels); default: as is."""
+        return latent
+
+    def sample_latent(self, n: int, draw: int = 0, batch: Any = None) -> Latent:
+        """The latents of draw ``draw`` of the current batch, shape (n, ...) on this rank.
 
         Every rank draws the latents of the whole global batch from a stream keyed by
         (seed, batch, draw) and keeps its own slice: ranks see different z, a resumed run sees the
         same z, and W ranks of batch n see exactly the z of one process with batch W*n.
         """
         world, rank = (self.trainer.world_size, self.trainer.global_rank) if self._trainer else (1, 0)
-        gen = self.random_stream(self.batches_seen, draw)
-        z = torch.randn(world * n, self.latent_dim, generator=gen, device=self.device)
-        return z[rank * n : (rank + 1) * n]
+        latent = self.latent_prior(world * n, self.random_stream(self.batches_seen, draw))
+        return self.condition_on_batch(latent[rank * n : (rank + 1) * n], batch)
 
-    def generate(self, z: torch.Tensor, batch: Any = None) -> torch.Tensor:
-        return self.generator(z)
+    # ------------------------------------------------------------------ hooks: the players
+    def generate(self, latent: Latent, net: nn.Module | None = None) -> torch.Tensor:
+        """G(latent) with ``net`` (default the trained generator; sampling passes the EMA one)."""
+        return (net or self.generator)(latent.z)
 
-    def discriminate(self, x: torch.Tensor, batch: Any = None) -> torch.Tensor:
+    def discriminate(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
+        """D's outputs (N,) for x; ``latent`` carries the conditioning of the pair (unused here)."""
         return self.discriminator(x)
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, batch: Any = None) -> LossDict:
-        real_logits = self.discriminate(real, batch)
-        fake_logits = self.discriminate(fake, batch)
-        terms = discriminator_cost(real_logits, fake_logits)
-        terms["d_x"] = torch.sigmoid(real_logits.detach()).mean()  # D(x)
-        terms["d_g_z"] = torch.sigmoid(fake_logits.detach()).mean()  # D(G(z)) before the D update
-        return terms
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, latent: Latent, regularize: bool = True) -> LossDict:
+        """The objective's J(D) (plus its regularisers due at this D step when ``regularize``)."""
+        gen = None
+        if regularize and self.objective.regularizers:
+            rank = self.trainer.global_rank if self._trainer else 0
+            gen = self.random_stream(self.batches_seen, PENALTY_KEY, rank)
+        critic = partial(self.discriminate, latent=latent)
+        return self.objective.d_loss(critic, real, fake, self.discriminator_steps, gen, regularize)
 
-    def g_loss(self, fake: torch.Tensor, batch: Any = None) -> LossDict:
-        return self._generator_cost_fn(self.discriminate(fake, batch))
+    def g_loss(self, fake: torch.Tensor, latent: Latent) -> LossDict:
+        return self.objective.g_loss(partial(self.discriminate, latent=latent), fake)
 
-    def on_d_step(self) -> None:
-        """Called after each discriminator update."""
+    def on_d_step(self, terms: LossDict) -> None:
+        """Called after each discriminator update with that step's terms."""
 
-    def on_g_step(self) -> None:
-        """Called after each generator update."""
+    def on_g_step(self, terms: LossDict) -> None:
+        """Called after each generator update with that step's terms."""
 
     def real_from_batch(self, batch: Any) -> torch.Tensor:
         """The real examples of a batch: the batch itself or its first element."""
@@ -152,35 +199,61 @@ class GAN(GenerativeModel):
         g_follows = (self.batches_seen + 1) % self.d_steps == 0
 
         # D step on this batch. G's graph is kept only when a G step reuses this fake.
+        latent = self.sample_latent(n, draw=0, batch=batch)
         with torch.set_grad_enabled(g_follows):
-            fake = self.generate(self.sample_latent(n, draw=0), batch)
+            fake = self.generate(latent)
         with self.toggled_optimizer(d_opt):
-            d_terms = self.d_loss(real, fake.detach(), batch)
+            d_terms = self.d_loss(real, fake.detach(), latent)
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(d_terms["loss"])
             d_opt.step()
+        self.objective.after_d_step(self.discriminator)
         self.discriminator_steps += 1
-        self.on_d_step()
+        self.on_d_step(d_terms)
         self._track_finite(d_terms["loss"])
         self._log_terms("d", d_terms)
 
         if g_follows:
             for i in range(self.g_steps):
                 if i > 0:  # each further G step draws fresh latents
-                    fake = self.generate(self.sample_latent(n, draw=i), batch)
+                    latent = self.sample_latent(n, draw=i, batch=batch)
+                    fake = self.generate(latent)
                 with self.toggled_optimizer(g_opt):
-                    g_terms = self.g_loss(fake, batch)
+                    g_terms = self.g_loss(fake, latent)
                     g_opt.zero_grad(set_to_none=True)
                     self.manual_backward(g_terms["loss"])
                     g_opt.step()
                 self.generator_steps += 1
-                self.on_g_step()
+                self.update_ema()
+                self.on_g_step(g_terms)
                 self._track_finite(g_terms["loss"])
             self._log_terms("g", g_terms)
             if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
                 self.trainer.should_stop = True
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
+
+    def _log_terms(self, prefix: str, terms: LossDict) -> None:
+        logged = {f"{prefix}_loss" if k == "loss" else f"{prefix}/{k}": v.detach() for k, v in terms.items()}
+        self.log_dict(logged, on_step=True, prog_bar=False)
+
+    # ------------------------------------------------------------------ generator EMA
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """EMA of G after a G step: e <- decay e + (1 - decay) p once past ``ema_start`` G steps (a
+        copy before), buffers (batch-norm statistics) copied."""
+        if self.generator_ema is None:
+            return
+        decay = self.hparams.ema_decay if self.generator_steps > self.hparams.ema_start else 0.0
+        for ema, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema.lerp_(param, 1.0 - decay)
+        for ema, buf in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema.copy_(buf)
+
+    @property
+    def sampling_weights(self) -> str:
+        """Which generator ``sample()`` uses: "ema" or "raw" (written on evaluation protocol cards)."""
+        return "ema" if self.generator_ema is not None else "raw"
 
     # ------------------------------------------------------------------ validate / test
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -191,17 +264,31 @@ class GAN(GenerativeModel):
 
     @torch.no_grad()
     def _evaluate_discriminator(self, batch: Any, batch_idx: int, stage: str) -> None:
-        """J(D), D(x) and D(G(z)) on held-out images: a D that rates training images far above
-        held-out ones is overfitting (Goodfellow 2016, sec. 3.2)."""
+        """J(D), D(x) and D(G(z)) on held-out images, and D(x) on a fixed training subset in the same
+        (eval) mode as ``<stage>/d_x_train``: a D that rates the training images far above held-out
+        ones is overfitting (Goodfellow 2016, sec. 3.2). Regularisers are left out (no gradients here)."""
         real = self.real_from_batch(batch)
-        gen = self.random_stream(-1, batch_idx)  # its own key: fixed latents per held-out batch
-        z = torch.randn(real.shape[0], self.latent_dim, generator=gen, device=self.device)
-        terms = self.d_loss(real, self.generate(z, batch), batch)
+        latent = self.condition_on_batch(self.latent_prior(real.shape[0], self.random_stream(-1, batch_idx)), batch)
+        terms = self.d_loss(real, self.generate(latent), latent, regularize=False)
         self.log_dict({f"{stage}/{k}": v for k, v in terms.items()}, sync_dist=True, prog_bar=False)
+        probe = self._train_probe() if batch_idx == 0 else None
+        if probe is not None:
+            x = self.real_from_batch(probe)
+            latent = self.condition_on_batch(self.latent_prior(x.shape[0], self.random_stream(-2, 0)), probe)
+            scores = self.objective.scores(self.discriminate(x, latent), self.discriminate(x, latent))
+            key = "d_x" if "d_x" in scores else "real_score"
+            self.log(f"{stage}/{key}_train", scores[key], sync_dist=True)
 
-    def _log_terms(self, prefix: str, terms: LossDict) -> None:
-        logged = {f"{prefix}_loss" if k == "loss" else f"{prefix}/{k}": v.detach() for k, v in terms.items()}
-        self.log_dict(logged, on_step=True, prog_bar=False)
+    def _train_probe(self) -> Any:
+        """The first ``probe_size`` examples of the datamodule's training set, collated (None without one)."""
+        if self._probe is None:
+            dm = self.trainer.datamodule if self._trainer else None
+            dataset = getattr(dm, "train_set", None)
+            if dataset is None or not self.hparams.probe_size:
+                return None
+            items = [dataset[i] for i in range(min(self.hparams.probe_size, len(dataset)))]
+            self._probe = default_collate(items)
+        return self.transfer_batch_to_device(self._probe, self.device, 0)
 
     # ------------------------------------------------------------------ non-finite losses
     def _track_finite(self, loss: torch.Tensor) -> None:
@@ -209,17 +296,22 @@ class GAN(GenerativeModel):
         self._losses_finite = ok if self._losses_finite is None else self._losses_finite & ok
 
     def check_finite(self) -> None:
-        """Raise :class:`NonFiniteLossError` if any loss since the last check was NaN or infinite."""
+        """Raise :class:`NonFiniteLossError` if any loss since the last check was NaN or infinite on any
+        rank. Under DDP the flag is reduced across ranks first, so every rank raises together (a rank
+        raising alone would leave the others waiting in the next collective)."""
         flag, self._losses_finite = self._losses_finite, None
-        if flag is None or bool(flag):
+        ok = flag is None or bool(flag)
+        if self._trainer is not None and self.trainer.world_size > 1:
+            ok = bool(self.trainer.strategy.reduce_boolean_decision(ok, all=True))
+        if ok:
             self._last_finite_step = self.generator_steps
             return
         last = getattr(self, "_last_finite_step", 0)
         ckpt = getattr(self.trainer.checkpoint_callback, "last_model_path", "") if self._trainer else ""
         kept = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
         raise NonFiniteLossError(
-            f"a loss became NaN or infinite between generator steps {last} and {self.generator_steps}; "
-            f"training stopped and {kept} (lower the learning rate or check the data)"
+            f"a loss of {type(self.objective).__name__} became NaN or infinite between generator steps {last} "
+            f"and {self.generator_steps}; training stopped and {kept} (lower the learning rate or check the data)"
         )
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -237,26 +329,41 @@ class GAN(GenerativeModel):
         ):
             params = list(params)
             optimizers.append(factory(params) if factory else torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)))
-        schedulers = [
-            {"scheduler": factory(opt), "interval": "epoch"}
-            for factory, opt in zip(self._scheduler_factories, optimizers)
-            if factory is not None
-        ]
+        schedulers = []
+        for factory, opt in zip(self._scheduler_factories, optimizers):
+            if factory is not None:
+                scheduler = factory(opt)
+                config = {"scheduler": scheduler, "interval": "epoch"}
+                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    config["monitor"] = self.hparams.scheduler_monitor
+                schedulers.append(config)
         return optimizers, schedulers
 
     def on_train_epoch_end(self) -> None:
-        schedulers = self.lr_schedulers()
-        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
-            scheduler.step()
+        """Step each scheduler once per epoch; ReduceLROnPlateau gets its monitored metric."""
+        for config in self.trainer.lr_scheduler_configs:
+            if isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                metrics = self.trainer.callback_metrics
+                if config.monitor not in metrics:
+                    raise LightgenError(
+                        f"ReduceLROnPlateau monitors {config.monitor!r}, which was not logged; "
+                        f"set model.scheduler_monitor to one of {sorted(metrics)}"
+                    )
+                config.scheduler.step(metrics[config.monitor])
+            else:
+                config.scheduler.step()
 
     # ------------------------------------------------------------------ DDP and checkpoints
     def setup(self, stage: str) -> None:
         strategy = self.trainer.strategy if self._trainer else None
-        # D and G steps each leave the other network's parameters without gradients; DDP must
-        # therefore look for unused parameters or it stops with a reduction error.
-        if isinstance(strategy, DDPStrategy) and not strategy._ddp_kwargs.get("find_unused_parameters", False):
-            strategy._ddp_kwargs["find_unused_parameters"] = True
-            rank_zero_info("lightgen: GAN under DDP: enabling find_unused_parameters (the two players alternate)")
+        # D and G steps each leave the other network's parameters without gradients, so DDP must look
+        # for unused parameters; the CLI maps `ddp` to Lightning's `ddp_find_unused_parameters_true`.
+        if isinstance(strategy, DDPStrategy) and strategy._ddp_kwargs.get("find_unused_parameters") is not True:
+            raise LightgenError(
+                f"{type(self).__name__} under DDP needs find_unused_parameters=True (its two players alternate, "
+                "each step leaves the other's parameters without gradients); "
+                "use strategy='ddp_find_unused_parameters_true' or DDPStrategy(find_unused_parameters=True)"
+            )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.check_finite()  # never write a checkpoint of a diverged run
@@ -275,13 +382,41 @@ class GAN(GenerativeModel):
         self.discriminator_steps = int(loop.get("discriminator_steps", 0))
 
     # ------------------------------------------------------------------ sampling
+    @property
+    def num_classes(self) -> int:
+        """Classes a conditional GAN can be asked for (0: unconditional)."""
+        return 0
+
+    def draw_latent(self, n: int, seed: int | None = None, labels: torch.Tensor | int | None = None) -> Latent:
+        """n latents from the prior, seeded; ``labels`` (a class or one per draw) for conditional GANs."""
+        latent = self.latent_prior(n, self.make_generator(seed))
+        if labels is None:
+            return latent
+        if not self.num_classes:
+            raise LightgenError(f"{type(self).__name__} is not conditional; it takes no labels")
+        labels = torch.as_tensor(labels, device=self.device).long().expand(n).clone()
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise LightgenError(f"labels must be in [0, {self.num_classes - 1}]; got {labels.unique().tolist()}")
+        return latent.with_labels(labels)
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
-        """n samples G(z), z ~ N(0, I); the generator runs in eval mode (batch-norm running statistics)."""
-        z = torch.randn(n, self.latent_dim, generator=self.make_generator(seed), device=self.device)
-        was_training = self.generator.training
-        self.generator.eval()
+    def sample_from(self, latent: Latent, weights: Literal["ema", "raw"] | None = None) -> torch.Tensor:
+        """G(latent) in eval mode (batch-norm running statistics), with the EMA generator when kept
+        (``weights="raw"`` asks for the trained one)."""
+        net = self.generator_ema if weights != "raw" and self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.eval()
         try:
-            return self.generate(z)
+            return self.generate(latent.to(self.device), net=net)
         finally:
-            self.generator.train(was_training)
+            net.train(was_training)
+
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        labels: torch.Tensor | int | None = None,
+        weights: Literal["ema", "raw"] | None = None,
+    ) -> torch.Tensor:
+        """n samples G(z), z ~ N(0, I) (and labels for a conditional GAN: given, else drawn)."""
+        return self.sample_from(self.draw_latent(n, seed, labels), weights)

@@ -11,6 +11,7 @@ and D mirrors it. 28 px images start from 7x7 instead of 4x4.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn
@@ -45,10 +46,31 @@ class DCGANGenerator(nn.Module):
         return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
 
 
-class DCGANDiscriminator(nn.Module):
-    """Images (N, C, S, S) -> logits (N,) of "x is real"; ``dropout`` after each hidden block."""
+DiscriminatorNorm = Literal["batch", "layer", "none"]
 
-    def __init__(self, in_shape: Sequence[int], width: int = 64, dropout: float = 0.0) -> None:
+
+def feature_norm(kind: str, channels: int) -> nn.Module:
+    """Batch norm (DCGAN), layer norm over (C, H, W) (WGAN-GP's critic: GroupNorm with one group), or none."""
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "none":
+        return nn.Identity()
+    raise LightgenError(f"unknown discriminator norm {kind!r}; expected 'batch', 'layer' or 'none'")
+
+
+class DCGANDiscriminator(nn.Module):
+    """Images (N, C, S, S) -> logits (N,) of "x is real"; ``dropout`` after each hidden block.
+
+    ``norm``: "batch" (the paper), "layer" or "none" (WGAN-GP's critic must not use batch norm, since its
+    penalty is per sample: Gulrajani et al. 2017, sec. 4). ``features(x)`` gives the (N, F) activations
+    before the last layer, for projection conditioning and feature matching.
+    """
+
+    def __init__(
+        self, in_shape: Sequence[int], width: int = 64, dropout: float = 0.0, norm: DiscriminatorNorm = "batch"
+    ) -> None:
         super().__init__()
         channels, size, _ = image_shape(in_shape, "DCGANDiscriminator")
         base, n_down = dcgan_base_size(size, "DCGANDiscriminator")
@@ -60,14 +82,20 @@ class DCGANDiscriminator(nn.Module):
         if dropout:
             layers.append(nn.Dropout(dropout))
         for w_in, w_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), nn.BatchNorm2d(w_out), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(w_in, w_out, 4, 2, 1, bias=False), feature_norm(norm, w_out), nn.LeakyReLU(0.2, True)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
-        layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False))  # base x base -> 1x1 logit
-        self.net = nn.Sequential(*layers)
+        self.body = nn.Sequential(*layers)
+        self.feature_dim = widths[-1] * base * base
+        self.head = nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False)  # base x base -> 1x1 logit
         self.apply(dcgan_init)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, S, S) -> the last hidden block's activations, flattened to (N, feature_dim)."""
         if x.shape[1:] != self.in_shape:
             raise LightgenError(f"DCGANDiscriminator was built for {self.in_shape} images; got {tuple(x.shape[1:])}")
-        return self.net(x).flatten()
+        return self.body(x).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(x)
+        return self.head(h.view(h.shape[0], -1, *self.head.kernel_size)).flatten()
