@@ -20,7 +20,7 @@ def fit_with(logger, root: Path, tmp_path: Path) -> SampleGrid:  # noqa: ANN001
     grid = SampleGrid(every_n_steps=2, num_samples=6, nrow=3, seed=0)
     model = GAN(data_shape=(1, 28, 28), latent_dim=8, g_hidden=(16,), d_hidden=(16,))
     trainer = quiet_trainer(
-        max_steps=4, logger=logger, callbacks=[grid], default_root_dir=tmp_path, log_every_n_steps=1
+        max_steps=8, logger=logger, callbacks=[grid], default_root_dir=tmp_path, log_every_n_steps=1
     )
     trainer.fit(model, MNIST(root=str(root), batch_size=16, val_size=64))
     return grid
@@ -40,7 +40,12 @@ def test_tensorboard_gets_the_grids_as_images(mnist_root: Path, tmp_path: Path) 
     grid = fit_with(logger, mnist_root, tmp_path)
     events = EventAccumulator(str(tmp_path), size_guidance={"images": 0}).Reload()
     steps = [e.step for e in events.Images("samples")]
-    assert steps == [2, 4]
+    assert steps == [1, 3]  # every 2 training batches of 4: after batches 2 and 4 (0-based steps 1, 3)
+    # one x-axis: a grid is logged at the step of the scalars of the batch it follows, and the
+    # generator-step count logged there says how many G updates the grid's generator had
+    scalars = {e.step: e.value for e in events.Scalars("generator_steps")}
+    assert sorted(scalars) == [0, 1, 2, 3]
+    assert [scalars[s] for s in steps] == [2.0, 4.0]
     assert grid.last_path is not None and Image.open(grid.last_path).size == (3 * 30 + 2, 2 * 30 + 2)
 
 
@@ -55,7 +60,7 @@ def test_wandb_offline_run_holds_the_grid_images(mnist_root: Path, tmp_path: Pat
 @pytest.mark.parametrize("logger_cls", [CSVLogger])
 def test_csv_runs_keep_the_grids_as_png(mnist_root: Path, tmp_path: Path, logger_cls: type) -> None:
     fit_with(logger_cls(save_dir=tmp_path, name="", version=""), mnist_root, tmp_path)
-    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["step_0000002.png", "step_0000004.png"]
+    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["step_0000001.png", "step_0000003.png"]
 
 
 def test_intervals_fire_when_a_gan_step_jumps_over_the_multiple() -> None:
