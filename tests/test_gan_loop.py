@@ -89,7 +89,7 @@ def test_losses_and_discriminator_outputs_are_logged(mnist_root: Path) -> None:
     model = tiny_gan(cls=GAN)
     trainer = quiet_trainer(max_epochs=1, limit_train_batches=3)
     trainer.fit(model, mnist(mnist_root))
-    logged = trainer.logged_metrics
+    logged = trainer.callback_metrics
     for key in ("d_loss", "g_loss", "d/d_x", "d/d_g_z", "generator_steps"):
         assert key in logged and torch.isfinite(torch.as_tensor(logged[key]))
     assert 0.0 < float(logged["d/d_x"]) < 1.0

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from lightgen.callbacks.image_logging import crossed_interval, logging_step
+from lightgen.clock import crossed_interval, log_sparse, logging_step
 from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
 
@@ -125,10 +125,8 @@ class FIDCallback(Callback):
 
     def _evaluate(self, trainer: Trainer, pl_module: LightningModule) -> None:
         values = self.compute(pl_module) if trainer.is_global_zero else {}
-        # every rank logs the same number (rank 0's), so ModelCheckpoint agrees across ranks
-        for key in (self.key, *([self.kid_key] if self.kid else [])):
-            value = trainer.strategy.broadcast(values.get(key, 0.0), src=0)
-            pl_module.log(
-                key, float(value), on_step=True, on_epoch=False, prog_bar=key == self.key, rank_zero_only=False
-            )
+        # every rank logs the same number (rank 0's), so ModelCheckpoint agrees across ranks; logged once at
+        # this batch's step (log_sparse), not re-sent as a stale value at every later batch
+        keys = (self.key, *([self.kid_key] if self.kid else []))
+        log_sparse(pl_module, {key: float(trainer.strategy.broadcast(values.get(key, 0.0), src=0)) for key in keys})
         self.last_value = float(trainer.callback_metrics[self.key])

@@ -10,6 +10,10 @@ from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import save_image
 
+from lightgen.clock import crossed_interval, logging_step
+
+__all__ = ["crossed_interval", "log_image", "logging_step", "own_rng", "write_picture"]
+
 
 def log_image(trainer: Trainer, key: str, image: torch.Tensor, step: int) -> list[str]:
     """Log a (C, H, W) image in [0, 1] to every logger that takes images; returns their names.
@@ -25,14 +29,6 @@ def log_image(trainer: Trainer, key: str, image: torch.Tensor, step: int) -> lis
             logger.experiment.add_image(key, image.cpu(), global_step=step)
             used.append("tensorboard")
     return used
-
-
-def logging_step(trainer: Trainer) -> int:
-    """The one x-axis of every logged value: Lightning's logging step, the count of training batches
-    before the current one (``self.log`` scalars of batch b are logged at step b). For a GAN,
-    ``trainer.global_step`` counts the steps of both optimizers (about two per batch) and is not used."""
-    loop = getattr(trainer, "fit_loop", None)
-    return int(getattr(getattr(loop, "epoch_loop", None), "_batches_that_stepped", trainer.global_step))
 
 
 def write_picture(trainer: Trainer, grid: torch.Tensor, folder: str, stem: str, tag: str) -> Path | None:
@@ -53,10 +49,3 @@ def write_picture(trainer: Trainer, grid: torch.Tensor, folder: str, stem: str, 
 def own_rng(module: LightningModule) -> AbstractContextManager:
     """A fork of the torch RNG (and the module's GPU's): drawing pictures must not shift training."""
     return torch.random.fork_rng(devices=[module.device] if module.device.type == "cuda" else [])
-
-
-def crossed_interval(last_step: int, step: int, every: int) -> bool:
-    """Whether ``step`` passed a multiple of ``every`` since ``last_step`` (-1: never): test for crossing
-    one, not for landing on one, so a counter that jumps (a resumed run, several steps per batch) still
-    fires."""
-    return step // every > max(last_step, 0) // every

@@ -38,6 +38,7 @@ from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torch.utils.data import default_collate
 
+from lightgen.clock import crossed_interval, log_sparse, logging_step
 from lightgen.errors import LightgenError, NonFiniteLossError
 from lightgen.losses.gan import LossDict
 from lightgen.losses.objectives import GANObjective, resolve_objective
@@ -126,6 +127,7 @@ class GAN(GenerativeModel):
         # lazily checked flag (no device sync per step): False once any loss was NaN/inf
         self._losses_finite: torch.Tensor | None = None
         self._probe: Any = None
+        self._g_logged_at = -1  # logging step (+1) at which G's terms last went to the loggers
 
     # ------------------------------------------------------------------ hooks: networks
     def build_generator(self) -> nn.Module:
@@ -227,15 +229,31 @@ class GAN(GenerativeModel):
                 self.update_ema()
                 self.on_g_step(g_terms)
                 self._track_finite(g_terms["loss"])
-            self._log_terms("g", g_terms)
+            self._log_generator_terms(g_terms)
             if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
                 self.trainer.should_stop = True
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
 
+    @staticmethod
+    def _named(prefix: str, terms: LossDict) -> LossDict:
+        return {f"{prefix}_loss" if k == "loss" else f"{prefix}/{k}": v.detach() for k, v in terms.items()}
+
     def _log_terms(self, prefix: str, terms: LossDict) -> None:
-        logged = {f"{prefix}_loss" if k == "loss" else f"{prefix}/{k}": v.detach() for k, v in terms.items()}
-        self.log_dict(logged, on_step=True, prog_bar=False)
+        self.log_dict(self._named(prefix, terms), on_step=True, prog_bar=False)
+
+    def _log_generator_terms(self, terms: LossDict) -> None:
+        """G's terms exist only at batches where a G step ran: logged sparsely (see
+        :func:`lightgen.clock.log_sparse`), at the first G step after each ``log_every_n_steps`` boundary."""
+        named = self._named("g", terms)
+        due = self._trainer is not None and crossed_interval(
+            self._g_logged_at, logging_step(self.trainer) + 1, self.trainer.log_every_n_steps
+        )
+        if due or self._g_logged_at < 0:
+            self._g_logged_at = logging_step(self.trainer) + 1 if self._trainer is not None else 0
+            log_sparse(self, named)
+        else:  # callback metrics only
+            self.log_dict(named, on_step=True, prog_bar=False, logger=False)
 
     # ------------------------------------------------------------------ generator EMA
     @torch.no_grad()
