@@ -352,22 +352,21 @@ class GAN(GenerativeModel):
             if factory is not None:
                 scheduler = factory(opt)
                 config = {"scheduler": scheduler, "interval": "epoch"}
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    config["monitor"] = self.hparams.scheduler_monitor
                 schedulers.append(config)
         return optimizers, schedulers
 
     def on_train_epoch_end(self) -> None:
         """Step each scheduler once per epoch; ReduceLROnPlateau gets its monitored metric."""
+        monitor = self.hparams.scheduler_monitor
         for config in self.trainer.lr_scheduler_configs:
             if isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 metrics = self.trainer.callback_metrics
-                if config.monitor not in metrics:
+                if monitor not in metrics:
                     raise LightgenError(
-                        f"ReduceLROnPlateau monitors {config.monitor!r}, which was not logged; "
+                        f"ReduceLROnPlateau monitors {monitor!r}, which was not logged; "
                         f"set model.scheduler_monitor to one of {sorted(metrics)}"
                     )
-                config.scheduler.step(metrics[config.monitor])
+                config.scheduler.step(metrics[monitor])
             else:
                 config.scheduler.step()
 
