@@ -54,7 +54,9 @@ def test_fit_writes_a_versioned_run_folder_with_checkpoint_samples_and_config(mn
     run = tmp_path / "runs" / "gan_mlp" / "version_1"
     assert (run / "checkpoints" / "last.ckpt").is_file() and (run / "config.yaml").is_file()
     grids = sorted((run / "samples").glob("step_*.png"))
-    assert [g.name for g in grids] == ["step_0000002.png", "step_0000004.png"]
+    # max_steps 4 counts D and G steps: 2 training batches; a grid every 2 batches, named by the loggers'
+    # step of the batch it follows (0-based: 1)
+    assert [g.name for g in grids] == ["step_0000001.png"]
     assert Image.open(grids[-1]).size == (8 * 30 + 2, 8 * 30 + 2)  # 64 samples of 28 px, 8 per row
 
 
