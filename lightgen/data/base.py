@@ -22,6 +22,22 @@ from torchvision import transforms as T
 from lightgen.errors import LightgenError
 
 DATA_ENV = "LIGHTGEN_DATA"
+#: most DataLoader workers chosen automatically (more rarely helps one GPU and multiplies memory)
+MAX_AUTO_WORKERS = 8
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a SLURM or container allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_num_workers(world_size: int = 1) -> int:
+    """Workers per process when none are asked for: the usable CPUs less one for the training process,
+    shared among the processes of this node, capped at :data:`MAX_AUTO_WORKERS`."""
+    return max(0, min(MAX_AUTO_WORKERS, usable_cpus() // max(1, world_size) - 1))
 
 
 def resolve_root(root: str | os.PathLike | None) -> Path:
@@ -117,7 +133,10 @@ class GenerativeDataModule(LightningDataModule):
     Args:
         root: data root (default ``$LIGHTGEN_DATA`` or ``data/``).
         batch_size: examples per batch and per process (the global batch is this times the world size).
-        num_workers: DataLoader worker processes.
+        num_workers: DataLoader worker processes; None: :func:`default_num_workers` (the usable CPUs less
+            one, shared by the processes on this node, at most 8); 0 loads in the training process.
+        pin_memory: page-locked host batches for faster copies to the GPU; None: on when CUDA is in use.
+        persistent_workers: keep workers alive across epochs; None: on when there are workers.
         seed: seed of the shuffle order (with the epoch) and of any split.
     """
 
@@ -126,19 +145,48 @@ class GenerativeDataModule(LightningDataModule):
     #: range of the values the datamodule serves
     value_range: tuple[float, float] = (-1.0, 1.0)
 
-    def __init__(self, root: str | None = None, batch_size: int = 64, num_workers: int = 0, seed: int = 42) -> None:
+    def __init__(
+        self,
+        root: str | None = None,
+        batch_size: int = 64,
+        num_workers: int | None = None,
+        seed: int = 42,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
+    ) -> None:
         super().__init__()
         if batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0; got {num_workers}")
+            raise LightgenError(f"batch_size must be a positive integer; got {batch_size}")
+        if num_workers is not None and num_workers < 0:
+            raise LightgenError(f"num_workers must be >= 0 (or None for automatic); got {num_workers}")
         self.root = resolve_root(root)
         self.batch_size = batch_size
-        self.num_workers = num_workers
+        self.num_workers_setting = num_workers
+        self.pin_memory_setting = pin_memory
+        self.persistent_workers_setting = persistent_workers
         self.seed = seed
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+
+    @property
+    def num_workers(self) -> int:
+        """The workers each loader uses: the setting, or :func:`default_num_workers` for this node."""
+        if self.num_workers_setting is not None:
+            return self.num_workers_setting
+        trainer = self.trainer
+        local_world = getattr(trainer, "num_devices", 1) if trainer is not None else 1
+        return default_num_workers(local_world)
+
+    def loader_options(self) -> dict[str, Any]:
+        """num_workers, pin_memory and persistent_workers as the loaders get them."""
+        workers = self.num_workers
+        trainer = self.trainer
+        device = getattr(getattr(trainer, "strategy", None), "root_device", None)
+        on_cuda = getattr(device, "type", "cpu") == "cuda"
+        pin = self.pin_memory_setting if self.pin_memory_setting is not None else on_cuda
+        persistent = self.persistent_workers_setting if self.persistent_workers_setting is not None else workers > 0
+        return {"num_workers": workers, "pin_memory": bool(pin), "persistent_workers": bool(persistent and workers)}
 
     def _rank_and_world(self) -> tuple[int, int]:
         trainer = self.trainer
@@ -161,11 +209,9 @@ class GenerativeDataModule(LightningDataModule):
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
             drop_last=train,
             generator=generator,
+            **self.loader_options(),
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -36,7 +36,7 @@ class ImageNet(GenerativeDataModule):
         image_size: served size; 32 or 64 for the downsampled-ImageNet benchmarks.
         val_size: for a plain ImageFolder, images held out for validation (seeded split).
         value_range: (-1, 1) for tanh generators, (0, 1) otherwise.
-        batch_size / num_workers / seed: see GenerativeDataModule.
+        batch_size / num_workers / seed / pin_memory / persistent_workers: see GenerativeDataModule.
     """
 
     def __init__(
@@ -47,10 +47,12 @@ class ImageNet(GenerativeDataModule):
         val_size: int = 0,
         value_range: tuple[float, float] = (-1.0, 1.0),
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         seed: int = 42,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(root, batch_size, num_workers, seed)
+        super().__init__(root, batch_size, num_workers, seed, pin_memory, persistent_workers)
         value_range = checked_image_options(image_size, value_range)
         if val_size < 0:
             raise LightgenError(f"val_size must be >= 0; got {val_size}")

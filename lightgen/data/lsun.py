@@ -126,7 +126,7 @@ class LSUN(GenerativeDataModule):
         val_categories: held-out databases; by default each ``<scene>_val`` whose files exist.
         image_size: served image size (shorter side resized, then center crop).
         value_range: (-1, 1) for tanh generators, (0, 1) otherwise.
-        batch_size / num_workers / seed: see GenerativeDataModule.
+        batch_size / num_workers / seed / pin_memory / persistent_workers: see GenerativeDataModule.
     """
 
     def __init__(
@@ -137,10 +137,12 @@ class LSUN(GenerativeDataModule):
         image_size: int = 64,
         value_range: tuple[float, float] = (-1.0, 1.0),
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         seed: int = 42,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(root, batch_size, num_workers, seed)
+        super().__init__(root, batch_size, num_workers, seed, pin_memory, persistent_workers)
         value_range = checked_image_options(image_size, value_range)
         self.save_hyperparameters()
         self.categories = list(categories or ["bedroom_train"])

@@ -90,7 +90,7 @@ class MNIST(GenerativeDataModule):
         value_range: (-1, 1) for tanh generators, (0, 1) for likelihood models.
         binarize: "none", "dynamic" (fresh Bernoulli draw per use) or "threshold" (> 0.5).
         val_size: images held out of the 60k training set for validation (seeded split).
-        batch_size / num_workers / seed: see GenerativeDataModule.
+        batch_size / num_workers / seed / pin_memory / persistent_workers: see GenerativeDataModule.
     """
 
     def __init__(
@@ -102,10 +102,12 @@ class MNIST(GenerativeDataModule):
         binarize: Literal["none", "dynamic", "threshold"] = "none",
         val_size: int = 5000,
         batch_size: int = 64,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         seed: int = 42,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
     ) -> None:
-        super().__init__(root, batch_size, num_workers, seed)
+        super().__init__(root, batch_size, num_workers, seed, pin_memory, persistent_workers)
         if dataset not in _TORCHVISION:
             raise LightgenError(f"unknown dataset {dataset!r}; expected one of {sorted(_TORCHVISION)}")
         value_range = checked_image_options(image_size, value_range, max_size=256)
