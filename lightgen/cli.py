@@ -2,7 +2,7 @@
 
     lightgen fit --config configs/dcgan.yaml          train (also validate / test / predict)
     lightgen fit --model=DCGAN --data=MNIST           short names of every imported model/datamodule
-    lightgen sample --ckpt last.ckpt --num 64 --out grid.png [--seed 0]
+    lightgen sample --ckpt last.ckpt --num 64 --out grid.png [--seed 0] [--label 3 | --class-grid]
     lightgen data prepare mnist|fashion-mnist|mnist-classifier|inception [--root data]
     lightgen evaluate --ckpt last.ckpt --metrics fid,kid,cfid,modes,nn --out report.json
 
@@ -227,14 +227,33 @@ def sample_command(argv: list[str]) -> None:
     parser.add_argument("--num", type=int, default=64, help="number of samples")
     parser.add_argument("--out", default="samples.png", help="PNG file to write")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
-    parser.add_argument("--nrow", type=int, default=8, help="images per row")
+    parser.add_argument("--nrow", type=int, default=8, help="images per row (a class grid: samples per class)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on")
+    parser.add_argument("--label", type=int, default=None, help="conditional models: --num samples of this class")
+    parser.add_argument(
+        "--class-grid",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="conditional models: one row of --nrow samples per class (their default; --no-class-grid: --num "
+        "samples of labels drawn uniformly)",
+    )
     ns = parser.parse_args(argv)
-    if ns.num < 1:
-        raise LightgenError(f"--num must be a positive integer; got {ns.num}")
+    if ns.num < 1 or ns.nrow < 1:
+        raise LightgenError(f"--num and --nrow must be positive integers; got {ns.num} and {ns.nrow}")
+    if ns.label is not None and ns.class_grid:
+        raise LightgenError("--label and --class-grid exclude each other: one class, or a row per class")
     model = load_model(ns.ckpt).to(ns.device)
-    path = save_sample_grid(model, ns.out, num=ns.num, nrow=ns.nrow, seed=ns.seed)
-    print(f"wrote {ns.num} samples of {type(model).__name__} to {path}")
+    name, classes = type(model).__name__, int(getattr(model, "num_classes", 0) or 0)
+    if ns.label is not None and not classes:
+        raise LightgenError(f"--label needs a conditional model; {name} is unconditional")
+    if ns.label is not None and not 0 <= ns.label < classes:
+        raise LightgenError(f"--label {ns.label} is not a class of {name}; choose one of 0..{classes - 1}")
+    if ns.class_grid and not classes:
+        raise LightgenError(f"--class-grid needs a conditional model; {name} is unconditional")
+    grid = bool(classes) and ns.label is None and ns.class_grid is not False
+    path = save_sample_grid(model, ns.out, ns.num, ns.nrow, ns.seed, label=ns.label, class_grid=ns.class_grid)
+    what = f"{classes} rows of {ns.nrow}, one per class" if grid else str(ns.num)
+    print(f"wrote {what} samples of {name}{'' if ns.label is None else f' (class {ns.label})'} to {path}")
 
 
 def data_command(argv: list[str]) -> None:

@@ -12,8 +12,9 @@ cached per (dataset, split, size, count, feature space, weights) under ``<data r
 
 Metrics (see docs/evaluation.md): fid, kid, prc (Inception; Heusel 2017, Binkowski 2018, Kynkäänniemi
 2019), is (refused: the offline Inception weights have no classifier head), cfid and modes (MNIST-like
-data: the domain classifier), nn (memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)),
-parzen (Parzen window, for models without a likelihood; Theis et al. 2016 warning).
+data: the domain classifier; a conditional model also gets ``class_accuracy``, per class), nn
+(memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)), parzen (Parzen window, for
+models without a likelihood; Theis et al. 2016 warning).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ METRICS = {
     "prc": "precision / recall (Kynkäänniemi et al. 2019)",
     "is": "Inception score (needs Inception's classifier head)",
     "cfid": "Fréchet distance in the domain classifier's penultimate features (MNIST-like data)",
-    "modes": "per-class counts via the domain classifier: modes hit, KL from uniform",
+    "modes": "per-class counts via the domain classifier: modes hit, KL from uniform (conditional models, "
+    "with cfid too: class_accuracy, the samples of class k classified as k)",
     "nn": "nearest-neighbour memorisation check (pixels and features) with a PNG",
     "ll": "exact NLL, or ELBO and importance-sampled log p(x), in nats and bits/dim",
     "parzen": "Parzen-window estimate (models without a likelihood; see Theis et al. 2016)",

@@ -165,16 +165,35 @@ def to_unit(x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
     return ((x.float() - low) / (high - low)).clamp_(0, 1)
 
 
-def sample_batches(model: Any, n: int, batch_size: int = 100, seed: int = 0) -> Iterator[torch.Tensor]:
-    """``n`` samples of ``model`` in batches, mapped to [0, 1]; batch i is drawn with seed ``seed + i``."""
+def labelled_sample_batches(
+    model: Any, n: int, batch_size: int = 100, seed: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """``n`` samples of ``model`` in batches, mapped to [0, 1], with the class each was asked for.
+
+    Batch i is drawn with seed ``seed + i``. A conditional model (``num_classes > 0``) draws its latents
+    with ``draw_latent`` (labels uniform over its classes) and samples them with ``sample_from`` (the
+    same samples as ``sample``); its labels (B,) come with the images. Other models give None.
+    """
     value_range = tuple(getattr(model, "value_range", (0.0, 1.0)))
+    conditional = int(getattr(model, "num_classes", 0) or 0) > 0
     done, i = 0, 0
     while done < n:
         b = min(batch_size, n - done)
+        labels = None
         with torch.no_grad():
-            x = model.sample(b, seed=seed + i)
-        yield to_unit(x, value_range).cpu()
+            if conditional:
+                latent = model.draw_latent(b, seed=seed + i)
+                x, labels = model.sample_from(latent), latent.labels.cpu()
+            else:
+                x = model.sample(b, seed=seed + i)
+        yield to_unit(x, value_range).cpu(), labels
         done, i = done + b, i + 1
+
+
+def sample_batches(model: Any, n: int, batch_size: int = 100, seed: int = 0) -> Iterator[torch.Tensor]:
+    """``n`` samples of ``model`` in batches, mapped to [0, 1]; batch i is drawn with seed ``seed + i``."""
+    for x, _ in labelled_sample_batches(model, n, batch_size, seed):
+        yield x
 
 
 def dataset_batches(

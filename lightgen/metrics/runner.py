@@ -132,16 +132,21 @@ class Evaluation:
         n_gen = max(n_feat, keep)
         gen_feats: dict[str, list[torch.Tensor]] = {k: [] for k in spaces}
         probs: list[torch.Tensor] = []
+        asked: list[torch.Tensor] = []  # a conditional model's labels of the samples, for class accuracy
+        conditional = int(getattr(self.model, "num_classes", 0) or 0) > 0
+        want_probs = net is not None and ("modes" in m or (conditional and "cfid" in m))
         kept: list[torch.Tensor] = []
         if n_gen:
             advance = self.task("sampling + features", n_gen)
             drawn = 0
-            for x in fd.sample_batches(self.model, n_gen, ns.batch_size, ns.seed):
+            for x, y in fd.labelled_sample_batches(self.model, n_gen, ns.batch_size, ns.seed):
                 if drawn < n_feat:
                     xs = x[: n_feat - drawn]
                     for k, space in spaces.items():
                         gen_feats[k].append(space(xs))
-                    if net is not None and "modes" in m:  # from the features just computed: one pass of the net
+                    if y is not None:
+                        asked.append(y[: n_feat - drawn])
+                    if want_probs:  # from the features just computed: one pass of the net
                         with torch.no_grad():
                             logits = net.logits_from_features(gen_feats["classifier"][-1].to(self.device))
                             probs.append(torch.softmax(logits, 1).cpu())
@@ -162,6 +167,8 @@ class Evaluation:
                 self.fidelity(name, space, g, r, m)
         if "modes" in m:
             self.modes(torch.cat(probs), spaces["classifier"])
+        if want_probs and asked:
+            self.class_accuracy(torch.cat(probs), torch.cat(asked), spaces["classifier"])
         images = torch.cat(kept) if kept else None
         if "nn" in m:
             self.nn(images[: ns.nn_num], spaces.get("classifier"))
@@ -206,6 +213,17 @@ class Evaluation:
         card = self.card(space, len(probs), 0)
         card["real_split"] = "none (classifier trained on the training split)"
         self.report.add("modes", class_histogram(probs), **card)
+
+    def class_accuracy(self, probs: torch.Tensor, labels: torch.Tensor, space: fd.FeatureSpace) -> None:
+        """A conditional model's samples classified as the class they were asked for, per class."""
+        from lightgen.metrics.classifier import class_accuracy
+
+        k = int(self.model.num_classes)
+        card = self.card(space, len(probs), 0)
+        card["real_split"] = "none (classifier trained on the training split)"
+        seeds = f"batch i seeded {self.ns.seed} + i"
+        card["labels_asked"] = f"i.i.d. uniform over the {k} classes (the model's prior, {seeds})"
+        self.report.add("class_accuracy", class_accuracy(probs, labels, k), **card)
 
     def nn(self, images: torch.Tensor, space: fd.FeatureSpace | None) -> None:
         from lightgen.metrics.memorisation import memorisation_check

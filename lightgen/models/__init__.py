@@ -3,10 +3,12 @@ names (``--model=DCGAN``) resolve to the subclasses of GenerativeModel imported 
 
 from lightgen.models.autoregressive import AutoregressiveModel
 from lightgen.models.base import GenerativeModel
+from lightgen.models.conditional import ConditionalDCGAN, ConditionalGAN
 from lightgen.models.dcgan import DCGAN
 from lightgen.models.draw import DRAW
 from lightgen.models.fvbn import FVBN, NARN
 from lightgen.models.gan import GAN
+from lightgen.models.infogan_nets import InfoNetGAN
 from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
 from lightgen.models.pixelcnn import PixelCNN
@@ -22,6 +24,9 @@ __all__ = [
     "NARN",
     "VAE",
     "AutoregressiveModel",
+    "ConditionalDCGAN",
+    "ConditionalGAN",
     "GenerativeModel",
+    "InfoNetGAN",
     "PixelCNN",
 ]
