@@ -212,9 +212,9 @@ class RecordingGradientPenalty(GradientPenalty):
         super().__init__(*args, **kwargs)
         self.inputs: list[torch.Tensor] = []
 
-    def __call__(self, critic, real, fake, generator=None):  # noqa: ANN001, ANN204
+    def __call__(self, critic, real, fake, generator=None, grad_scale=1.0):  # noqa: ANN001, ANN204
         recorder = Recorder(critic)
-        out = super().__call__(recorder, real, fake, generator)
+        out = super().__call__(recorder, real, fake, generator, grad_scale)
         self.inputs += recorder.inputs
         return out
 

@@ -75,16 +75,18 @@ class GANObjective:
         step: int = 0,
         generator: torch.Generator | None = None,
         regularize: bool = True,
+        grad_scale: float = 1.0,
     ) -> LossDict:
         """J(D) on one real and one fake batch, plus every regulariser due at D step ``step``
-        (a lazy one, ``every = N``, runs when ``step % N == 0`` and its loss is multiplied by N)."""
+        (a lazy one, ``every = N``, runs when ``step % N == 0`` and its loss is multiplied by N).
+        ``grad_scale``: the float16 GradScaler's scale, for the penalties' input gradients."""
         real_out, fake_out = critic(real), critic(fake)
         terms = self.d_cost(real_out, fake_out)
         terms.update(self.scores(real_out.detach(), fake_out.detach()))
         if regularize:
             for reg in self.regularizers:
                 if step % reg.every == 0:
-                    reg_terms = reg(critic, real, fake, generator)
+                    reg_terms = reg(critic, real, fake, generator, grad_scale)
                     terms["loss"] = terms["loss"] + reg.every * reg_terms["loss"]
                     terms[reg.name] = reg_terms["loss"].detach()
                     if "grad_norm" in reg_terms:

@@ -28,12 +28,20 @@ from lightgen.losses.gan import LossDict
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
-def input_gradient_norm(critic: Critic, x: torch.Tensor) -> torch.Tensor:
-    """||grad_x D(x)||_2 per sample, shape (N,); the graph is kept so the norm can be penalised."""
+def input_gradient_norm(critic: Critic, x: torch.Tensor, grad_scale: float = 1.0) -> torch.Tensor:
+    """||grad_x D(x)||_2 per sample, shape (N,); the graph is kept so the norm can be penalised.
+
+    ``grad_scale``: under float16 mixed precision, the GradScaler's current scale. The AMP recipe for
+    gradient penalties (PyTorch AMP examples, "Gradient penalty"): differentiate ``scale * D(x)`` so
+    small input gradients do not underflow in float16, then divide by the scale in float32. An
+    overflow gives an infinite penalty, hence infinite gradients, and the scaler skips that step.
+    """
     x = x.detach().requires_grad_(True)
     out = critic(x)
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad.flatten(1).norm(2, dim=1)
+    (grad,) = torch.autograd.grad(out.sum() * grad_scale, x, create_graph=True)
+    if grad.dtype in (torch.float16, torch.bfloat16):
+        grad = grad.float()  # unscale and take the norm in float32
+    return (grad / grad_scale).flatten(1).norm(2, dim=1)
 
 
 def per_sample_uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -55,8 +63,14 @@ class DiscriminatorRegularizer:
         self.weight, self.every = float(weight), int(every)
 
     def __call__(
-        self, critic: Critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        critic: Critic,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        generator: torch.Generator | None = None,
+        grad_scale: float = 1.0,
     ) -> LossDict:
+        """The weighted penalty under "loss"; ``grad_scale`` as in :func:`input_gradient_norm`."""
         raise NotImplementedError
 
     def spec(self) -> dict[str, Any]:
@@ -76,10 +90,10 @@ class GradientPenalty(DiscriminatorRegularizer):
 
     name = "gradient_penalty"
 
-    def __call__(self, critic, real, fake, generator=None) -> LossDict:  # noqa: ANN001
+    def __call__(self, critic, real, fake, generator=None, grad_scale=1.0) -> LossDict:  # noqa: ANN001
         eps = per_sample_uniform(real, generator)
         xhat = eps * real.detach() + (1.0 - eps) * fake.detach()
-        norm = input_gradient_norm(critic, xhat)
+        norm = input_gradient_norm(critic, xhat, grad_scale)
         penalty = (norm - 1.0).pow(2).mean()
         return {"loss": self.weight * penalty, "grad_norm": norm.detach().mean()}
 
@@ -100,12 +114,12 @@ class DRAGANPenalty(DiscriminatorRegularizer):
     def init_args(self) -> dict[str, Any]:
         return {**super().init_args(), "scale": self.scale}
 
-    def __call__(self, critic, real, fake, generator=None) -> LossDict:  # noqa: ANN001
+    def __call__(self, critic, real, fake, generator=None, grad_scale=1.0) -> LossDict:  # noqa: ANN001
         real = real.detach()
         u = torch.rand(real.shape, generator=generator, device=real.device, dtype=real.dtype)
         perturbed = real + self.scale * real.std() * u
         alpha = per_sample_uniform(real, generator)
-        norm = input_gradient_norm(critic, real + alpha * (perturbed - real))
+        norm = input_gradient_norm(critic, real + alpha * (perturbed - real), grad_scale)
         return {"loss": self.weight * (norm - 1.0).pow(2).mean(), "grad_norm": norm.detach().mean()}
 
 
@@ -118,6 +132,6 @@ class R1(DiscriminatorRegularizer):
 
     name = "r1"
 
-    def __call__(self, critic, real, fake, generator=None) -> LossDict:  # noqa: ANN001
-        norm = input_gradient_norm(critic, real)
+    def __call__(self, critic, real, fake, generator=None, grad_scale=1.0) -> LossDict:  # noqa: ANN001
+        norm = input_gradient_norm(critic, real, grad_scale)
         return {"loss": 0.5 * self.weight * norm.pow(2).mean(), "grad_norm": norm.detach().mean()}
