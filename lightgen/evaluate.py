@@ -179,6 +179,8 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     checkpoint = load_checkpoint(ns.ckpt)
     model = load_model(ns.ckpt)
     weights = load_ema(model, checkpoint)
+    if weights == "raw":  # a GAN trained with ema_decay samples with its own generator_ema
+        weights = getattr(model, "sampling_weights", "raw")
     device = resolve_device(ns.device)
     model = model.to(device).eval()
     dm = build_datamodule(checkpoint, ns.data_root)
