@@ -98,11 +98,11 @@ class ConditionalMixin:
 
     def generate(self, latent: Latent, net: nn.Module | None = None) -> torch.Tensor:
         """G(z, y) with ``net`` (default the trained generator)."""
-        return (net or self.generator)(latent.z, self._labels(latent))
+        return (net if net is not None else self.g_net)(latent.z, self._labels(latent))
 
     def discriminate(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
         """D(x, y), y the labels of the pair (the real image's, shared by its fake)."""
-        return self.discriminator(x, self._labels(latent))
+        return self.d_net(x, self._labels(latent))
 
 
 class ConditionalGAN(ConditionalMixin, GAN):

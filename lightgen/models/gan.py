@@ -30,11 +30,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from lightning.pytorch.strategies import DDPStrategy
 from torch import nn
 from torch.utils.data import default_collate
 
@@ -43,6 +42,8 @@ from lightgen.errors import LightgenError, NonFiniteLossError
 from lightgen.losses.gan import LossDict
 from lightgen.losses.objectives import GANObjective, resolve_objective
 from lightgen.models.base import GenerativeModel
+from lightgen.models.gan_sampling import GeneratorSamplingMixin
+from lightgen.models.gan_scale import GANScaleMixin
 from lightgen.models.latent import Latent
 from lightgen.nets.mlp import MLPDiscriminator, MLPGenerator
 from lightgen.nets.spectral import apply_spectral_norm
@@ -50,7 +51,7 @@ from lightgen.nets.spectral import apply_spectral_norm
 PENALTY_KEY = 1_000_003  # random-stream key of the regularisers' noise (distinct from the latents' draws)
 
 
-class GAN(GenerativeModel):
+class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
     """Generative adversarial net with MLP networks (Goodfellow et al. 2014).
 
     Args:
@@ -140,31 +141,6 @@ class GAN(GenerativeModel):
         self._probe: Any = None
         self._g_logged_at = -1  # logging step (+1) at which G's terms last went to the loggers
 
-    # ------------------------------------------------------------------ the fast path
-    def configure_model(self) -> None:
-        """Opt-in speed-ups, applied once before training: compiled forwards, channels-last layout."""
-        if getattr(self, "_fast_path_done", False):
-            return
-        self._fast_path_done = True
-        if self.hparams.get("channels_last"):
-            self.generator.to(memory_format=torch.channels_last)
-            self.discriminator.to(memory_format=torch.channels_last)
-        if self.hparams.get("compile"):
-            self.generator.compile()  # in place: parameter names and checkpoints are unchanged
-            if not self.objective.regularizers:
-                self.discriminator.compile()
-
-    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
-        if self.hparams.get("channels_last") and x.dim() == 4:
-            return x.contiguous(memory_format=torch.channels_last)
-        return x
-
-    def _grad_scaler(self) -> Any:
-        """The float16 GradScaler of the trainer's precision plugin, or None (fp32, bf16)."""
-        plugin = getattr(self._trainer, "precision_plugin", None) if self._trainer is not None else None
-        scaler = getattr(plugin, "scaler", None)
-        return scaler if scaler is not None and scaler.is_enabled() else None
-
     # ------------------------------------------------------------------ hooks: networks
     def build_generator(self) -> nn.Module:
         return MLPGenerator(self.latent_dim, self.data_shape, self.hparams.g_hidden)
@@ -201,11 +177,11 @@ class GAN(GenerativeModel):
     # ------------------------------------------------------------------ hooks: the players
     def generate(self, latent: Latent, net: nn.Module | None = None) -> torch.Tensor:
         """G(latent) with ``net`` (default the trained generator; sampling passes the EMA one)."""
-        return (net or self.generator)(latent.z)
+        return (net if net is not None else self.g_net)(latent.z)
 
     def discriminate(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
         """D's outputs (N,) for x; ``latent`` carries the conditioning of the pair (unused here)."""
-        return self.discriminator(x)
+        return self.d_net(x)
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, latent: Latent, regularize: bool = True) -> LossDict:
         """The objective's J(D) (plus its regularisers due at this D step when ``regularize``)."""
@@ -295,24 +271,6 @@ class GAN(GenerativeModel):
             log_sparse(self, named)
         else:  # callback metrics only
             self.log_dict(named, on_step=True, prog_bar=False, logger=False)
-
-    # ------------------------------------------------------------------ generator EMA
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """EMA of G after a G step: e <- decay e + (1 - decay) p once past ``ema_start`` G steps (a
-        copy before), buffers (batch-norm statistics) copied."""
-        if self.generator_ema is None:
-            return
-        decay = self.hparams.ema_decay if self.generator_steps > self.hparams.ema_start else 0.0
-        for ema, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            ema.lerp_(param, 1.0 - decay)
-        for ema, buf in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            ema.copy_(buf)
-
-    @property
-    def sampling_weights(self) -> str:
-        """Which generator ``sample()`` uses: "ema" or "raw" (written on evaluation protocol cards)."""
-        return "ema" if self.generator_ema is not None else "raw"
 
     # ------------------------------------------------------------------ validate / test
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -415,18 +373,7 @@ class GAN(GenerativeModel):
             else:
                 config.scheduler.step()
 
-    # ------------------------------------------------------------------ DDP and checkpoints
-    def setup(self, stage: str) -> None:
-        strategy = self.trainer.strategy if self._trainer else None
-        # D and G steps each leave the other network's parameters without gradients, so DDP must look
-        # for unused parameters; the CLI maps `ddp` to Lightning's `ddp_find_unused_parameters_true`.
-        if isinstance(strategy, DDPStrategy) and strategy._ddp_kwargs.get("find_unused_parameters") is not True:
-            raise LightgenError(
-                f"{type(self).__name__} under DDP needs find_unused_parameters=True (its two players alternate, "
-                "each step leaves the other's parameters without gradients); "
-                "use strategy='ddp_find_unused_parameters_true' or DDPStrategy(find_unused_parameters=True)"
-            )
-
+    # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.check_finite()  # never write a checkpoint of a diverged run
         super().on_save_checkpoint(checkpoint)
@@ -442,43 +389,3 @@ class GAN(GenerativeModel):
         self.batches_seen = int(loop.get("batches_seen", 0))
         self.generator_steps = int(loop.get("generator_steps", 0))
         self.discriminator_steps = int(loop.get("discriminator_steps", 0))
-
-    # ------------------------------------------------------------------ sampling
-    @property
-    def num_classes(self) -> int:
-        """Classes a conditional GAN can be asked for (0: unconditional)."""
-        return 0
-
-    def draw_latent(self, n: int, seed: int | None = None, labels: torch.Tensor | int | None = None) -> Latent:
-        """n latents from the prior, seeded; ``labels`` (a class or one per draw) for conditional GANs."""
-        latent = self.latent_prior(n, self.make_generator(seed))
-        if labels is None:
-            return latent
-        if not self.num_classes:
-            raise LightgenError(f"{type(self).__name__} is not conditional; it takes no labels")
-        labels = torch.as_tensor(labels, device=self.device).long().expand(n).clone()
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise LightgenError(f"labels must be in [0, {self.num_classes - 1}]; got {labels.unique().tolist()}")
-        return latent.with_labels(labels)
-
-    @torch.no_grad()
-    def sample_from(self, latent: Latent, weights: Literal["ema", "raw"] | None = None) -> torch.Tensor:
-        """G(latent) in eval mode (batch-norm running statistics), with the EMA generator when kept
-        (``weights="raw"`` asks for the trained one)."""
-        net = self.generator_ema if weights != "raw" and self.generator_ema is not None else self.generator
-        was_training = net.training
-        net.eval()
-        try:
-            return self.generate(latent.to(self.device), net=net)
-        finally:
-            net.train(was_training)
-
-    def sample(
-        self,
-        n: int,
-        seed: int | None = None,
-        labels: torch.Tensor | int | None = None,
-        weights: Literal["ema", "raw"] | None = None,
-    ) -> torch.Tensor:
-        """n samples G(z), z ~ N(0, I) (and labels for a conditional GAN: given, else drawn)."""
-        return self.sample_from(self.draw_latent(n, seed, labels), weights)
