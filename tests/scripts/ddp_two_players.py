@@ -15,9 +15,8 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for conftest's data builder
 
-from conftest import make_mnist_tree  # noqa: E402
-
 import lightning as L  # noqa: E402
+from conftest import make_mnist_tree  # noqa: E402
 
 from lightgen.data import MNIST  # noqa: E402
 from lightgen.models import GAN  # noqa: E402
