@@ -11,11 +11,18 @@ Each ``fit`` gets its own versioned run folder, ``<run_root>/<run_name>/version_
 nothing from an earlier run is overwritten; ``validate``/``test``/``predict`` get ``test_N`` etc.
 The data shape is linked from the datamodule into the model (``data.data_shape ->
 model.init_args.data_shape``), so networks fit the data.
+
+This module stays light: :func:`main` dispatches on the first argument before anything heavy is
+imported. ``lightgen --help`` (or ``-h``, or no argument) prints a help built without lightning;
+``sample``, ``data`` and ``evaluate`` parse their arguments first (so ``--help`` and bad arguments
+answer at once) and only then import torch and lightning; fit/validate/test/predict go to the
+LightningCLI subclass in :mod:`lightgen.lightning_cli`. Its names (``LightgenCLI``,
+``run_lightning_cli``...) are still importable from here, lazily.
 """
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import os
 import re
 import sys
@@ -23,26 +30,48 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import lazy_instance
-from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
-from lightning.pytorch.cli import LightningCLI
-
-import lightgen.data  # noqa: F401  (imports register the datamodules' short names)
-import lightgen.models  # noqa: F401  (imports register the models' short names)
-from lightgen import __version__
-from lightgen.callbacks import RunCheckpoint, SampleGrid
-from lightgen.checkpoint import AtomicCheckpointIO, load_model
+from lightgen import __version__  # noqa: F401  (re-exported, as before)
+from lightgen.commands import (
+    EXTRA_COMMANDS,  # noqa: F401  (re-exported, as before)
+    check_preparer_name,
+    data_parser,
+    evaluate_parser,
+    parse_metrics,
+    sample_parser,
+    top_level_parser,
+)
 from lightgen.errors import LightgenError
-from lightgen.models.base import GenerativeModel
 
-DDP_STRATEGY_NAMES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+# names that live in lightgen.lightning_cli (or that this module imported from lightning before), served lazily
+_LAZY = frozenset(
+    {
+        "DDP_STRATEGY_NAMES",
+        "LightgenCLI",
+        "run_lightning_cli",
+        "default_trainer_config",
+        "_short_names",
+        "AtomicCheckpointIO",
+        "GenerativeModel",
+        "LightningCLI",
+        "LightningDataModule",
+        "ProgressBar",
+        "RichProgressBar",
+        "RunCheckpoint",
+        "SampleGrid",
+        "lazy_instance",
+        "load_model",
+    }
+)
 
-EXTRA_COMMANDS = {
-    "sample": "write a grid of samples from a checkpoint",
-    "data": "prepare datasets (`lightgen data prepare mnist`)",
-    "evaluate": "metrics of a checkpoint (FID, KID, P/R, NLL, memorisation...) with a JSON report",
-}
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module("lightgen.lightning_cli"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def wandb_key_available() -> bool:
@@ -68,180 +97,21 @@ def launcher_run_id() -> str | None:
     return None
 
 
-def _short_names(base: type) -> str:
-    names = set()
-    stack = list(base.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if cls.__module__.startswith("lightgen.") and not cls.__name__.startswith("Generative"):
-            names.add(cls.__name__)
-    return ", ".join(sorted(names))
-
-
-class LightgenCLI(LightningCLI):
-    """LightningCLI with lightgen's run folders, links and default callbacks."""
-
-    def add_arguments_to_parser(self, parser: Any) -> None:
-        parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
-        parser.add_argument("--run_name", type=str | None, default=None, help="run name (default: config file name)")
-        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
-        parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.save_top_k": 0})
-        parser.add_lightning_class_args(SampleGrid, "sample_grid")
-
-    def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        if self.subcommand:
-            run_dir = self._run_dir(config, "version" if self.subcommand == "fit" else self.subcommand)
-            config.trainer.default_root_dir = str(run_dir)
-            if not config.checkpoint.dirpath:
-                config.checkpoint.dirpath = str(run_dir / "checkpoints")
-            self._point_loggers_at(config, run_dir)
-            self._ddp_for_gans(config)
-        if not wandb_key_available() and not os.environ.get("WANDB_MODE"):
-            os.environ["WANDB_MODE"] = "offline"
-            if self._uses_wandb(config):
-                print("lightgen: no wandb API key found; wandb runs offline (sync later with `wandb sync`)")
-
-    def instantiate_trainer(self, **kwargs: Any) -> Any:
-        """The trainer, with a Rich progress bar unless bars are off or another bar was chosen."""
-        trainer_config = self._get(self.config_init, "trainer", default={})
-        callbacks = list(kwargs.get("callbacks", trainer_config.get("callbacks") or []))
-        wants_bar = trainer_config.get("enable_progress_bar") is not False
-        if wants_bar and not any(isinstance(cb, ProgressBar) for cb in callbacks):
-            kwargs["callbacks"] = [*callbacks, RichProgressBar()]
-        return super().instantiate_trainer(**kwargs)
-
-    def _run_dir(self, config: Any, kind: str) -> Path:
-        name = config.get("run_name")
-        if not name:
-            paths = [p for p in (config.get("config") or []) if p is not None]
-            name = Path(str(paths[-1])).stem if paths else str(config.model.class_path).rsplit(".", 1)[-1].lower()
-        parent = Path(config.run_root) / name
-        launched = launcher_run_id()
-        if launched:  # every task of a SLURM step / torchrun job runs this CLI: one folder for all
-            run_dir = parent / launched
-        elif int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
-            # processes started by Lightning's own DDP launcher inherit rank 0's folder
-            return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent, kind)))
-        else:
-            run_dir = next_version_dir(parent, kind)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
-        return run_dir
-
-    @staticmethod
-    def _ddp_for_gans(config: Any) -> None:
-        """A GAN's players alternate, so under DDP each step leaves the other's parameters unused: map
-        Lightning's `ddp*` strategy names to their public `*_find_unused_parameters_true` twins, and
-        refuse an explicit `find_unused_parameters: false` with a one-line error."""
-        from lightgen.checkpoint import resolve_model_class
-        from lightgen.models.gan import GAN
-
-        try:
-            is_gan = issubclass(resolve_model_class(str(config.model.class_path)), GAN)
-        except Exception:  # noqa: BLE001  (an unknown class is reported by LightningCLI itself)
-            return
-        strategy = config.trainer.get("strategy")
-        if not is_gan or strategy is None:
-            return
-        if isinstance(strategy, str):
-            if strategy in DDP_STRATEGY_NAMES:
-                config.trainer.strategy = f"{strategy}_find_unused_parameters_true"
-                print(f"lightgen: GAN under DDP: strategy {strategy!r} -> {config.trainer.strategy!r}")
-            return
-        if hasattr(strategy, "get") and "DDPStrategy" in str(strategy.get("class_path", "")):
-            args = strategy.get("init_args") or {}
-            if "find_unused_parameters" in args and args["find_unused_parameters"] is False:
-                raise LightgenError(
-                    "a GAN under DDP needs find_unused_parameters: true (its players alternate); "
-                    "the config sets it to false"
-                )
-
-    @staticmethod
-    def _logger_configs(config: Any) -> list[Any]:
-        logger = config.trainer.get("logger")
-        if logger is None or isinstance(logger, bool):
-            return []
-        return list(logger) if isinstance(logger, list) else [logger]
-
-    def _uses_wandb(self, config: Any) -> bool:
-        return any(
-            "Wandb" in str(lg.get("class_path", "")) for lg in self._logger_configs(config) if hasattr(lg, "get")
-        )
-
-    def _point_loggers_at(self, config: Any, run_dir: Path) -> None:
-        """Put every logger's files in the run folder (TensorBoard/CSV without their own versioning)."""
-        for logger in self._logger_configs(config):
-            if not hasattr(logger, "get") or "init_args" not in logger:
-                continue
-            args = logger.init_args
-            if "save_dir" in args and args.save_dir in (None, ".", "", "runs"):
-                args.save_dir = str(run_dir)
-            class_path = str(logger.class_path)
-            if "TensorBoardLogger" in class_path or "CSVLogger" in class_path:
-                args.name, args.version = "", ""
-
-
 def base_config_files() -> list[str]:
     """configs/base.yaml, read before every config: $LIGHTGEN_BASE_CONFIG, else the checkout's own."""
     path = Path(os.environ.get("LIGHTGEN_BASE_CONFIG", Path(__file__).resolve().parents[1] / "configs" / "base.yaml"))
     return [str(path)] if path.is_file() else []
 
 
-def default_trainer_config() -> dict[str, Any]:
-    """Trainer defaults for an installation without configs/base.yaml (which sets the same and more)."""
-    return {"plugins": [lazy_instance(AtomicCheckpointIO)]}
-
-
-def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
-    description = (
-        f"lightgen {__version__}: deep generative models on PyTorch Lightning.\n"
-        f"models: {_short_names(GenerativeModel)}\n"
-        f"datamodules: {_short_names(LightningDataModule)}\n"
-        "more commands: " + "; ".join(f"{k} ({v})" for k, v in EXTRA_COMMANDS.items())
-    )
-    return LightgenCLI(
-        GenerativeModel,
-        LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        trainer_defaults=default_trainer_config(),
-        save_config_kwargs={"overwrite": False},
-        parser_kwargs={
-            "description": description,
-            "formatter_class": argparse.RawDescriptionHelpFormatter,
-            **{cmd: {"default_config_files": base_config_files()} for cmd in ("fit", "validate", "test", "predict")},
-        },
-        args=args,
-        auto_configure_optimizers=False,
-    )
-
-
 def sample_command(argv: list[str]) -> None:
-    from lightgen.callbacks.sample_grid import save_sample_grid
-
-    parser = argparse.ArgumentParser(prog="lightgen sample", description=EXTRA_COMMANDS["sample"])
-    parser.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
-    parser.add_argument("--num", type=int, default=64, help="number of samples")
-    parser.add_argument("--out", default="samples.png", help="PNG file to write")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
-    parser.add_argument("--nrow", type=int, default=8, help="images per row (a class grid: samples per class)")
-    parser.add_argument("--device", default="cpu", help="torch device to sample on")
-    parser.add_argument("--label", type=int, default=None, help="conditional models: --num samples of this class")
-    parser.add_argument(
-        "--class-grid",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="conditional models: one row of --nrow samples per class (their default; --no-class-grid: --num "
-        "samples of labels drawn uniformly)",
-    )
-    ns = parser.parse_args(argv)
+    ns = sample_parser().parse_args(argv)
     if ns.num < 1 or ns.nrow < 1:
         raise LightgenError(f"--num and --nrow must be positive integers; got {ns.num} and {ns.nrow}")
     if ns.label is not None and ns.class_grid:
         raise LightgenError("--label and --class-grid exclude each other: one class, or a row per class")
+    from lightgen.callbacks.sample_grid import save_sample_grid  # torch and lightning: after parsing
+    from lightgen.checkpoint import load_model
+
     model = load_model(ns.ckpt).to(ns.device)
     name, classes = type(model).__name__, int(getattr(model, "num_classes", 0) or 0)
     if ns.label is not None and not classes:
@@ -257,15 +127,19 @@ def sample_command(argv: list[str]) -> None:
 
 
 def data_command(argv: list[str]) -> None:
-    from lightgen.data.prepare import PREPARERS, prepare
+    ns = data_parser().parse_args(argv)
+    check_preparer_name(ns.name)
+    from lightgen.data.prepare import prepare  # torchvision and lightning: after parsing
 
-    parser = argparse.ArgumentParser(prog="lightgen data", description=EXTRA_COMMANDS["data"])
-    sub = parser.add_subparsers(dest="action", required=True)
-    prep = sub.add_parser("prepare", help="download or copy a dataset into the data root, verified")
-    prep.add_argument("name", help=f"one of {sorted(PREPARERS)}")
-    prep.add_argument("--root", default=None, help="data root (default $LIGHTGEN_DATA or data/)")
-    ns = parser.parse_args(argv)
     prepare(ns.name, ns.root)
+
+
+def evaluate_command(argv: list[str]) -> Any:
+    ns = evaluate_parser().parse_args(argv)
+    parse_metrics(ns.metrics)  # an unknown metric is refused before torch is imported
+    from lightgen.evaluate import evaluate
+
+    return evaluate(ns)
 
 
 def user_error(exc: BaseException) -> LightgenError | None:
@@ -284,16 +158,23 @@ def main(args: list[str] | None = None) -> None:
     # Lightning's own use of a torch API it deprecates: nothing a user can act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     argv = list(sys.argv[1:] if args is None else args)
+    if not argv or argv[0] in ("-h", "--help"):  # the top-level help, without lightning
+        parser = top_level_parser()
+        if argv:
+            parser.print_help()
+            raise SystemExit(0)
+        parser.print_help(sys.stderr)
+        raise SystemExit(2)  # no command: a usage error, as before
     try:
-        if argv and argv[0] == "sample":
+        if argv[0] == "sample":
             sample_command(argv[1:])
-        elif argv and argv[0] == "data":
+        elif argv[0] == "data":
             data_command(argv[1:])
-        elif argv and argv[0] == "evaluate":
-            from lightgen.evaluate import evaluate_command
-
+        elif argv[0] == "evaluate":
             evaluate_command(argv[1:])
         else:
+            from lightgen.lightning_cli import run_lightning_cli
+
             run_lightning_cli(args)  # None: LightningCLI reads sys.argv itself
     except Exception as exc:
         err = user_error(exc)

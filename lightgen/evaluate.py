@@ -28,69 +28,14 @@ from typing import Any
 import torch
 
 from lightgen.checkpoint import load_checkpoint, load_model
+from lightgen.commands import METRICS, parse_metrics  # noqa: F401  (kept light for `lightgen evaluate --help`)
+from lightgen.commands import evaluate_parser as build_parser
 from lightgen.errors import LightgenError
 from lightgen.metrics.report import Report, software_versions
 
-METRICS = {
-    "fid": "Fréchet Inception distance (Heusel et al. 2017)",
-    "kid": "kernel Inception distance with std (Binkowski et al. 2018)",
-    "prc": "precision / recall (Kynkäänniemi et al. 2019)",
-    "is": "Inception score (needs Inception's classifier head)",
-    "cfid": "Fréchet distance in the domain classifier's penultimate features (MNIST-like data)",
-    "modes": "per-class counts via the domain classifier: modes hit, KL from uniform (conditional models, "
-    "with cfid too: class_accuracy, the samples of class k classified as k)",
-    "nn": "nearest-neighbour memorisation check (pixels and features) with a PNG",
-    "ll": "exact NLL, or ELBO and importance-sampled log p(x), in nats and bits/dim",
-    "parzen": "Parzen-window estimate (models without a likelihood; see Theis et al. 2016)",
-}
 INCEPTION_METRICS = {"fid", "kid", "prc", "is"}
 CLASSIFIER_METRICS = {"cfid", "modes"}
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
-
-
-def parse_metrics(text: str) -> list[str]:
-    names = [m.strip().lower() for m in text.split(",") if m.strip()]
-    unknown = [m for m in names if m not in METRICS]
-    if unknown or not names:
-        raise LightgenError(f"unknown metric(s) {unknown or text!r}; choose from {','.join(METRICS)}")
-    return list(dict.fromkeys(names))
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="lightgen evaluate",
-        description="evaluate a checkpoint: " + "; ".join(f"{k}: {v}" for k, v in METRICS.items()),
-    )
-    p.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
-    p.add_argument("--metrics", default="fid,kid,prc", help=f"comma-separated, from {','.join(METRICS)}")
-    p.add_argument("--num-samples", type=int, default=10000, help="generated samples for fid/kid/prc/cfid/modes")
-    p.add_argument("--num-real", type=int, default=None, help="real images (default: as many as --num-samples)")
-    p.add_argument("--split", default="test", choices=("train", "val", "test"), help="real split to compare with")
-    p.add_argument(
-        "--data-root", default=None, help="data root (default: the checkpoint's, else $LIGHTGEN_DATA or data/)"
-    )
-    p.add_argument("--batch-size", type=int, default=100, help="samples per batch")
-    p.add_argument("--seed", type=int, default=0, help="seed of batch 0 of the samples (batch i: seed + i)")
-    p.add_argument("--device", default="auto", help="torch device (auto: cuda if available)")
-    p.add_argument(
-        "--inception-weights",
-        default=None,
-        help="torch-fidelity Inception weights file, or 'download' for torch-fidelity's own "
-        "(default: the offline ones prepared under the data root)",
-    )
-    p.add_argument("--classifier", default=None, help="domain classifier file (default: prepared under the data root)")
-    p.add_argument("--ll-k", type=int, default=5000, help="importance samples per example for VAEs (IWAE: 5000)")
-    p.add_argument("--ll-num", type=int, default=None, help="test examples for ll (default: the whole split)")
-    p.add_argument("--nn-num", type=int, default=1000, help="generated samples (and test images) for the nn check")
-    p.add_argument(
-        "--nn-png", default=None, help="PNG of samples and their 5 nearest training images (default: beside --out)"
-    )
-    p.add_argument("--parzen-samples", type=int, default=10000, help="samples of the Parzen window")
-    p.add_argument("--parzen-val", type=int, default=1000, help="validation images for the bandwidth")
-    p.add_argument("--parzen-test", type=int, default=1000, help="test images scored")
-    p.add_argument("--no-cache", action="store_true", help="recompute real-set features")
-    p.add_argument("--out", default="report.json", help="JSON report to write")
-    return p
 
 
 # ------------------------------------------------------------------ checkpoint -> model, data
@@ -217,5 +162,5 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
 
 
 def evaluate_command(argv: list[str]) -> Report:
-    """Entry of ``lightgen evaluate`` (dispatched by lightgen.cli.main)."""
+    """``lightgen evaluate`` on ``argv`` (lightgen.cli.main parses first, then calls :func:`evaluate`)."""
     return evaluate(build_parser().parse_args(argv))

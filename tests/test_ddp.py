@@ -42,8 +42,8 @@ def test_two_process_ddp_equals_one_process_on_the_same_global_batch(mnist_root:
         "16",
     )
     assert two.returncode == 0, two.stderr[-3000:]
-    # plain `ddp` works: the CLI maps it to Lightning's public `ddp_find_unused_parameters_true`, and says so
-    assert "'ddp' -> 'ddp_find_unused_parameters_true'" in two.stdout + two.stderr
+    # plain `ddp` works: for a GAN the CLI maps it to lightgen's `ddp_players` (each player in its own DDP)
+    assert "'ddp' -> 'ddp_players'" in two.stdout + two.stderr
     one = fit(mnist_root, tmp_path, "one", "--trainer.devices", "1", "--data.init_args.batch_size", "32")
     assert one.returncode == 0, one.stderr[-3000:]
 

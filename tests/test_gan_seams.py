@@ -134,7 +134,7 @@ def test_a_non_finite_loss_on_another_rank_stops_every_rank(mnist_root: Path) ->
 def test_ddp_without_unused_parameter_detection_is_refused_with_the_fix() -> None:
     model = tiny()
     model._trainer = SimpleNamespace(strategy=DDPStrategy())
-    with pytest.raises(LightgenError, match="ddp_find_unused_parameters_true") as err:
+    with pytest.raises(LightgenError, match="ddp_players.*ddp_find_unused_parameters_true") as err:
         model.setup("fit")
     assert "\n" not in str(err.value)
     model._trainer = SimpleNamespace(strategy=DDPStrategy(find_unused_parameters=True))
@@ -149,11 +149,13 @@ def config_with_strategy(strategy: object) -> SimpleNamespace:
     return ns
 
 
-@pytest.mark.parametrize("name", ["ddp", "ddp_spawn"])
-def test_cli_maps_ddp_names_to_their_public_unused_parameter_twins(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "mapped"), [("ddp", "ddp_players"), ("ddp_spawn", "ddp_spawn_find_unused_parameters_true")]
+)
+def test_cli_maps_ddp_names_to_strategies_that_handle_alternating_players(name: str, mapped: str) -> None:
     config = config_with_strategy(name)
     LightgenCLI._ddp_for_gans(config)
-    assert config.trainer.strategy == f"{name}_find_unused_parameters_true"
+    assert config.trainer.strategy == mapped
 
 
 def test_cli_refuses_an_explicit_find_unused_parameters_false() -> None:

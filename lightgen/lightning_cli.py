@@ -1,0 +1,176 @@
+"""The LightningCLI behind ``lightgen fit|validate|test|predict`` (imports lightning and every model).
+
+lightgen.cli imports this module only for those commands, so that ``lightgen --help`` and the
+``sample``/``data``/``evaluate`` commands start without lightning (see lightgen/commands.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import lazy_instance
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
+from lightning.pytorch.cli import LightningCLI
+
+import lightgen.data  # noqa: F401  (imports register the datamodules' short names)
+import lightgen.models  # noqa: F401  (imports register the models' short names)
+from lightgen import __version__
+from lightgen.callbacks import RunCheckpoint, SampleGrid
+from lightgen.checkpoint import AtomicCheckpointIO, load_model  # noqa: F401  (load_model: lightgen.cli.load_model)
+from lightgen.cli import base_config_files, launcher_run_id, next_version_dir, wandb_key_available
+from lightgen.commands import EXTRA_COMMANDS
+from lightgen.errors import LightgenError
+from lightgen.models.base import GenerativeModel
+
+DDP_STRATEGY_NAMES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
+
+
+def _short_names(base: type) -> str:
+    names = set()
+    stack = list(base.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("lightgen.") and not cls.__name__.startswith("Generative"):
+            names.add(cls.__name__)
+    return ", ".join(sorted(names))
+
+
+class LightgenCLI(LightningCLI):
+    """LightningCLI with lightgen's run folders, links and default callbacks."""
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
+        parser.add_argument("--run_name", type=str | None, default=None, help="run name (default: config file name)")
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.add_lightning_class_args(RunCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.save_top_k": 0})
+        parser.add_lightning_class_args(SampleGrid, "sample_grid")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if self.subcommand:
+            run_dir = self._run_dir(config, "version" if self.subcommand == "fit" else self.subcommand)
+            config.trainer.default_root_dir = str(run_dir)
+            if not config.checkpoint.dirpath:
+                config.checkpoint.dirpath = str(run_dir / "checkpoints")
+            self._point_loggers_at(config, run_dir)
+            self._ddp_for_gans(config)
+        if not wandb_key_available() and not os.environ.get("WANDB_MODE"):
+            os.environ["WANDB_MODE"] = "offline"
+            if self._uses_wandb(config):
+                print("lightgen: no wandb API key found; wandb runs offline (sync later with `wandb sync`)")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        """The trainer, with a Rich progress bar unless bars are off or another bar was chosen."""
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        callbacks = list(kwargs.get("callbacks", trainer_config.get("callbacks") or []))
+        wants_bar = trainer_config.get("enable_progress_bar") is not False
+        if wants_bar and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+            kwargs["callbacks"] = [*callbacks, RichProgressBar()]
+        return super().instantiate_trainer(**kwargs)
+
+    def _run_dir(self, config: Any, kind: str) -> Path:
+        name = config.get("run_name")
+        if not name:
+            paths = [p for p in (config.get("config") or []) if p is not None]
+            name = Path(str(paths[-1])).stem if paths else str(config.model.class_path).rsplit(".", 1)[-1].lower()
+        parent = Path(config.run_root) / name
+        launched = launcher_run_id()
+        if launched:  # every task of a SLURM step / torchrun job runs this CLI: one folder for all
+            run_dir = parent / launched
+        elif int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
+            # processes started by Lightning's own DDP launcher inherit rank 0's folder
+            return Path(os.environ.get("LIGHTGEN_RUN_DIR", next_version_dir(parent, kind)))
+        else:
+            run_dir = next_version_dir(parent, kind)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["LIGHTGEN_RUN_DIR"] = str(run_dir)
+        return run_dir
+
+    @staticmethod
+    def _ddp_for_gans(config: Any) -> None:
+        """A GAN's players alternate, so under DDP each step leaves the other's parameters unused: map `ddp`
+        to lightgen's `ddp_players` (each player in its own DDP, lightgen.strategies), the other `ddp_*`
+        launch variants to Lightning's public `*_find_unused_parameters_true` twins, and refuse an
+        explicit `find_unused_parameters: false` with a one-line error."""
+        from lightgen.checkpoint import resolve_model_class
+        from lightgen.models.gan import GAN
+
+        try:
+            is_gan = issubclass(resolve_model_class(str(config.model.class_path)), GAN)
+        except Exception:  # noqa: BLE001  (an unknown class is reported by LightningCLI itself)
+            return
+        strategy = config.trainer.get("strategy")
+        if not is_gan or strategy is None:
+            return
+        if isinstance(strategy, str):
+            if strategy in DDP_STRATEGY_NAMES:
+                players = strategy == "ddp"
+                config.trainer.strategy = "ddp_players" if players else f"{strategy}_find_unused_parameters_true"
+                print(f"lightgen: GAN under DDP: strategy {strategy!r} -> {config.trainer.strategy!r}")
+            return
+        if hasattr(strategy, "get") and "DDPStrategy" in str(strategy.get("class_path", "")):
+            args = strategy.get("init_args") or {}
+            if "find_unused_parameters" in args and args["find_unused_parameters"] is False:
+                raise LightgenError(
+                    "a GAN under Lightning's DDPStrategy needs find_unused_parameters: true (its players "
+                    "alternate); the config sets it to false: use strategy ddp_players (each player in its own DDP)"
+                )
+
+    @staticmethod
+    def _logger_configs(config: Any) -> list[Any]:
+        logger = config.trainer.get("logger")
+        if logger is None or isinstance(logger, bool):
+            return []
+        return list(logger) if isinstance(logger, list) else [logger]
+
+    def _uses_wandb(self, config: Any) -> bool:
+        return any(
+            "Wandb" in str(lg.get("class_path", "")) for lg in self._logger_configs(config) if hasattr(lg, "get")
+        )
+
+    def _point_loggers_at(self, config: Any, run_dir: Path) -> None:
+        """Put every logger's files in the run folder (TensorBoard/CSV without their own versioning)."""
+        for logger in self._logger_configs(config):
+            if not hasattr(logger, "get") or "init_args" not in logger:
+                continue
+            args = logger.init_args
+            if "save_dir" in args and args.save_dir in (None, ".", "", "runs"):
+                args.save_dir = str(run_dir)
+            class_path = str(logger.class_path)
+            if "TensorBoardLogger" in class_path or "CSVLogger" in class_path:
+                args.name, args.version = "", ""
+
+
+def default_trainer_config() -> dict[str, Any]:
+    """Trainer defaults for an installation without configs/base.yaml (which sets the same and more)."""
+    return {"plugins": [lazy_instance(AtomicCheckpointIO)]}
+
+
+def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
+    description = (
+        f"lightgen {__version__}: deep generative models on PyTorch Lightning.\n"
+        f"models: {_short_names(GenerativeModel)}\n"
+        f"datamodules: {_short_names(LightningDataModule)}\n"
+        "more commands: " + "; ".join(f"{k} ({v})" for k, v in EXTRA_COMMANDS.items())
+    )
+    return LightgenCLI(
+        GenerativeModel,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        trainer_defaults=default_trainer_config(),
+        save_config_kwargs={"overwrite": False},
+        parser_kwargs={
+            "description": description,
+            "formatter_class": argparse.RawDescriptionHelpFormatter,
+            **{cmd: {"default_config_files": base_config_files()} for cmd in ("fit", "validate", "test", "predict")},
+        },
+        args=args,
+        auto_configure_optimizers=False,
+    )
