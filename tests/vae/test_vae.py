@@ -205,6 +205,13 @@ def test_active_units_counts_the_units_that_vary():
     means = torch.cat([torch.randn(500, 3, generator=gen), 0.05 * torch.randn(500, 4, generator=gen)], 1)
     out = active_units(means)
     assert int(out["count"]) == 3 and out["active"].tolist() == [True] * 3 + [False] * 4
+    # Monte Carlo means: each row averages S = 20 draws of variance 0.4, adding 0.02 of noise variance, which
+    # alone is over the threshold; with the noise variance given, it is removed and only the 3 units count
+    noisy = means + (0.4 / 20) ** 0.5 * torch.randn(500, 7, generator=gen)
+    assert int(active_units(noisy)["count"]) == 7
+    out = active_units(noisy, noise_variance=torch.full((500, 7), 0.4 / 20))
+    assert out["active"].tolist() == [True] * 3 + [False] * 4
+    torch.testing.assert_close(out["variance"][3:], means.double().var(0)[3:], rtol=0, atol=0.004)
     # in a model: zero the encoder's mean weights of all but units 1 and 3
     model = VAE((1, 6, 6), latent_dims=(5,), hidden=(16,))
     with torch.no_grad():
@@ -213,6 +220,57 @@ def test_active_units_counts_the_units_that_vary():
         model.encoder.mean.weight[keep] *= 20
     x = torch.bernoulli(torch.rand(200, 1, 6, 6, generator=gen))
     res = active_units(model.posterior_means(x)[0])
+    assert res["active"].tolist() == keep.tolist()
+
+
+def _iaf_vae_with_a_posterior_that_ignores_x(latent: int = 10) -> VAE:
+    """An IAF VAE whose q(z|x) is the same for every x: the encoder's mean and log-variance heads and the
+    IAF's context paths are zeroed (the flow itself stays as initialised, not the identity)."""
+    torch.manual_seed(0)
+    model = VAE((1, 6, 6), latent_dims=(latent,), hidden=(16,), posterior="iaf", iaf_steps=2, iaf_hidden=16, val_k=1)
+    with torch.no_grad():
+        for head in (model.encoder.mean, model.encoder.log_var):
+            head.weight.zero_()
+        for step in model.flow.steps:
+            step.made.context.weight.zero_()
+            step.made.context_out.weight.zero_()
+    return model
+
+
+def _validated_active_units(model: VAE, x: torch.Tensor) -> dict[str, int]:
+    """Active units as the model reports them: a validation epoch over x in batches of 100."""
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=100)
+    quiet_trainer(limit_val_batches=None).validate(model, dataloaders=loader, verbose=False)
+    return model.last_active_units
+
+
+def test_active_units_of_an_iaf_posterior_that_ignores_x_is_zero():
+    """Issue 10: E_q[z|x] averaged over 20 draws carries Var_q(z)/20 of sampling noise (here ~0.03 per
+    unit, three times the 0.01 threshold), and a posterior that ignores x counted 10 of 10 units active."""
+    model = _iaf_vae_with_a_posterior_that_ignores_x()
+    x = torch.bernoulli(torch.rand(400, 1, 6, 6, generator=torch.Generator().manual_seed(1)))
+    z = model.flow(torch.randn(4000, 10), None)[0]  # q's own spread: the noise that must not count
+    assert z.var(0).min() > 0.2  # so a 20-draw average has > 0.01 of noise variance per unit
+    assert _validated_active_units(model, x) == {"z1": 0}
+
+
+def test_active_units_of_an_iaf_posterior_that_uses_x_counts_those_units():
+    model = _iaf_vae_with_a_posterior_that_ignores_x()
+    keep = torch.tensor([1, 0, 0, 1, 1, 0, 0, 0, 1, 0], dtype=torch.bool)  # 4 units read x
+    with torch.no_grad():
+        model.encoder.mean.weight[keep] = 2.0 * torch.randn(
+            int(keep.sum()), 16, generator=torch.Generator().manual_seed(2)
+        )
+    x = torch.bernoulli(torch.rand(400, 1, 6, 6, generator=torch.Generator().manual_seed(1)))
+    # the truth, from E_q[z|x] with 4000 draws per example: 4 units vary with x by far more than 0.01,
+    # the other 6 by far less
+    means = model.posterior_means(x, samples=4000)[0]
+    truth = means.var(0) > 0.01
+    assert truth.tolist() == keep.tolist() and means.var(0)[keep].min() > 0.05
+    assert _validated_active_units(model, x) == {"z1": 4}
+    means, noise = model.posterior_mean_estimates(x)[0]
+    res = active_units(means, noise_variance=noise)
+    assert 0 < float(res["noise"].max()) < 0.01 / 3  # 200 draws: the noise removed is below the threshold already
     assert res["active"].tolist() == keep.tolist()
 
 
