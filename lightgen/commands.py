@@ -32,12 +32,13 @@ EXTRA_COMMANDS = {
     "evaluate": "metrics of a checkpoint (FID, KID, P/R, NLL, memorisation...) with a JSON report",
 }
 # the keys of lightgen.data.prepare.PREPARERS (which imports torchvision and lightning), sorted
+RESIZES = ("tf", "clean")  # --resize of `lightgen evaluate` (lightgen.metrics.fidelity.RESIZE_RULES)
 PREPARER_NAMES = ("fashion-mnist", "fashion-mnist-classifier", "inception", "mnist", "mnist-classifier")
 
 METRICS = {
     "fid": "Fréchet Inception distance (Heusel et al. 2017)",
     "kid": "kernel Inception distance with std (Binkowski et al. 2018)",
-    "prc": "precision / recall (Kynkäänniemi et al. 2019)",
+    "prc": "precision / recall (Kynkäänniemi et al. 2019), in Inception pool3 features (the paper: VGG-16 fc2)",
     "is": "Inception score (needs Inception's classifier head)",
     "cfid": "Fréchet distance in the domain classifier's penultimate features (MNIST-like data)",
     "modes": "per-class counts via the domain classifier: modes hit, KL from uniform (conditional models, "
@@ -150,6 +151,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
         default=None,
         help="torch-fidelity Inception weights file, or 'download' for torch-fidelity's own "
         "(default: the offline ones prepared under the data root)",
+    )
+    p.add_argument(
+        "--resize",
+        default="tf",
+        help="resize to Inception's 299x299: 'tf' (torch-fidelity's TF1-compatible bilinear, as the original FID "
+        "code and most published FIDs) or 'clean' (clean-fid's antialiased PIL bicubic, Parmar et al. 2022)",
     )
     p.add_argument("--classifier", default=None, help="domain classifier file (default: prepared under the data root)")
     p.add_argument("--ll-k", type=int, default=5000, help="importance samples per example for VAEs (IWAE: 5000)")

@@ -7,14 +7,17 @@ The model is rebuilt from the checkpoint (generator EMA weights when the checkpo
 ``ema`` entry holding a state dict, or a callback state named ``*EMA*`` with a ``state_dict``), the
 real data from the checkpoint's datamodule hyper-parameters (class and init args; ``--data-root``
 overrides the root). Samples are drawn in batches (seed ``--seed + i`` for batch i), each batch passes
-through every feature space that a requested metric needs and is then dropped. Real-set features are
-cached per (dataset, split, size, count, feature space, weights) under ``<data root>/eval_cache``.
+through every feature space that a requested metric needs and is then dropped; the first batch is
+timed and the estimated time of the run printed. Real-set features are cached under ``<data
+root>/eval_cache`` per (images selected: the datamodule's class, seed, split sizes, folder, image size,
+binarization, value range; split, count, feature space, weights, resize rule).
 
-Metrics (see docs/evaluation.md): fid, kid, prc (Inception; Heusel 2017, Binkowski 2018, Kynkäänniemi
-2019), is (refused: the offline Inception weights have no classifier head), cfid and modes (MNIST-like
-data: the domain classifier; a conditional model also gets ``class_accuracy``, per class), nn
-(memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)), parzen (Parzen window, for
-models without a likelihood; Theis et al. 2016 warning).
+Metrics (see docs/evaluation.md): fid, kid, prc (Inception pool3, ``--resize tf`` or ``clean``; Heusel
+2017, Binkowski 2018, Kynkäänniemi 2019, whose P/R used VGG-16 fc2 features), is (refused: the offline
+Inception weights have no classifier head), cfid and modes (MNIST-like data: the domain classifier; a
+conditional model also gets ``class_accuracy``, per class), nn (memorisation), ll (exact NLL, or ELBO +
+importance-sampled log p(x)), parzen (Parzen window, for models without a likelihood; Theis et al. 2016
+warning).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 import torch
 
 from lightgen.checkpoint import load_checkpoint, load_model
-from lightgen.commands import METRICS, parse_metrics  # noqa: F401  (kept light for `lightgen evaluate --help`)
+from lightgen.commands import METRICS, RESIZES, parse_metrics  # noqa: F401  (kept light for `lightgen evaluate --help`)
 from lightgen.commands import evaluate_parser as build_parser
 from lightgen.errors import LightgenError
 from lightgen.metrics.report import Report, software_versions
@@ -111,6 +114,9 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     from lightgen.metrics.runner import Evaluation  # the metric runs; split out to keep files small
 
     metrics = parse_metrics(ns.metrics)
+    resize = getattr(ns, "resize", "tf")
+    if resize not in RESIZES:
+        raise LightgenError(f"--resize must be one of {', '.join(RESIZES)}; got {resize!r}")
     for flag, value, low in (
         ("--num-samples", ns.num_samples, 2),
         ("--num-real", ns.num_real if ns.num_real is not None else 2, 2),

@@ -7,13 +7,19 @@
 - KID, the unbiased squared MMD with the cubic polynomial kernel, averaged over subsets, with its
   standard deviation (Binkowski et al. 2018, "Demystifying MMD GANs").
 - Precision / recall, the share of generated samples inside the real manifold (k-NN balls, k = 3)
-  and vice versa (Kynkäänniemi et al. 2019, "Improved Precision and Recall Metric").
+  and vice versa (Kynkäänniemi et al. 2019, "Improved Precision and Recall Metric"). Here in
+  Inception-v3 pool3 features; the paper (and torch-fidelity's default ``feature_extractor`` for
+  ``prc``) uses VGG-16 fc2 features, so the values are not comparable with published P/R.
 - IS (Salimans et al. 2016) needs Inception's classifier logits, which lightgen's offline weights lack.
 
 The numbers come from torch-fidelity's own functions (``fid_statistics_to_metric``,
-``kid_features_to_metric``, ``prc_features_to_metric``), so they equal ``torch_fidelity.calculate_metrics``
-on the same features. Images are never all in memory: batches of samples are drawn, turned into
-features on the extractor's device and dropped; only the (N, D) features are kept.
+``kid_features_to_metric``, ``prc_features_to_metric``) on features of torch-fidelity's Inception
+extractor. Measured equality with ``torch_fidelity.calculate_metrics`` on the same images holds for
+FID only (``tests/metrics/test_fid_reference.py``, 1e-3 relative). KID differs by construction:
+lightgen draws its subsets with ``--seed`` in float64 and caps the subset size at half the smaller
+set, torch-fidelity uses its own seed and subset size. P/R differ by feature space (Inception pool3
+here, VGG-16 fc2 in torch-fidelity). Images are never all in memory: batches of samples are drawn,
+turned into features on the extractor's device and dropped; only the (N, D) features are kept.
 """
 
 from __future__ import annotations
@@ -60,22 +66,53 @@ def to_uint8_rgb(images: torch.Tensor) -> torch.Tensor:
     return x.contiguous()
 
 
-def inception_space(weights: str | Path, device: str | torch.device = "cpu", logits: bool = False) -> FeatureSpace:
+RESIZE_RULES = {
+    "tf": "uint8 RGB (grey repeated), TF1-compatible bilinear resize to 299x299 (torch-fidelity)",
+    "clean": "uint8 RGB (grey repeated), antialiased PIL bicubic resize to 299x299 per channel in float, "
+    "rounded to uint8 (clean-fid, Parmar et al. 2022)",
+}
+
+
+def clean_resize(images: torch.Tensor, size: int = 299) -> torch.Tensor:
+    """clean-fid's resize (Parmar et al. 2022): each channel of uint8 (B, C, H, W) images resized as a
+    float image by PIL's antialiased bicubic filter, clipped to [0, 255]. Rounded back to uint8 (the
+    extractor's input type), which clean-fid, keeping floats, does not do: at most half a grey level."""
+    from PIL import Image
+
+    if images.shape[-2:] == (size, size):
+        return images
+    arr = images.cpu().numpy().astype(np.float32)
+    out = np.empty((*arr.shape[:2], size, size), dtype=np.float32)
+    for b in range(arr.shape[0]):
+        for c in range(arr.shape[1]):
+            out[b, c] = np.asarray(Image.fromarray(arr[b, c]).resize((size, size), resample=Image.BICUBIC))
+    return torch.from_numpy(out.clip(0, 255).round()).to(torch.uint8)
+
+
+def inception_space(
+    weights: str | Path, device: str | torch.device = "cpu", logits: bool = False, resize: str = "tf"
+) -> FeatureSpace:
     """Inception-v3 pool3 (2048-d) features through torch-fidelity's extractor and ``weights``.
 
     With ``logits`` the 1008 unbiased classifier logits follow the 2048 pool features (columns
-    2048:), for the Inception score; only weights with a classifier head have them.
+    2048:), for the Inception score; only weights with a classifier head have them. ``resize`` is
+    ``"tf"`` (torch-fidelity's TF1-compatible bilinear resize, as the original TF FID code) or
+    ``"clean"`` (clean-fid's antialiased bicubic resize, :func:`clean_resize`).
     """
+    if resize not in RESIZE_RULES:
+        raise LightgenError(f"unknown resize {resize!r}; expected one of {sorted(RESIZE_RULES)}")
     device = torch.device(device)
     names = ("2048", "logits_unbiased") if logits else ("2048",)
     extractor = build_extractor(weights, names, device)
 
     def fn(images: torch.Tensor) -> torch.Tensor:
-        return torch.cat(extractor(to_uint8_rgb(images)), dim=1)
+        x = to_uint8_rgb(images)
+        if resize == "clean":
+            x = clean_resize(x).to(images.device)
+        return torch.cat(extractor(x), dim=1)
 
-    rule = "uint8 RGB (grey repeated), TF1-compatible bilinear resize to 299x299 (torch-fidelity)"
     name = f"{EXTRACTOR_NAME}/pool3-2048" + ("+logits-1008" if logits else "")
-    return FeatureSpace(name, fn, file_sha256(weights), rule, device)
+    return FeatureSpace(name, fn, file_sha256(weights), RESIZE_RULES[resize], device)
 
 
 def pixel_space() -> FeatureSpace:
@@ -136,7 +173,10 @@ def kid(
 
 
 def precision_recall(generated: torch.Tensor, real: torch.Tensor, k: int = 3) -> dict[str, float]:
-    """Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN radii, k = 3."""
+    """Improved precision and recall (Kynkäänniemi et al. 2019) with k-NN radii, k = 3, in whatever feature
+    space ``generated`` and ``real`` (N, D) come from (the paper: VGG-16 fc2; ``lightgen evaluate``:
+    Inception pool3). Precision: the share of generated samples inside some real sample's k-NN ball;
+    recall: the share of real samples inside some generated sample's ball."""
     from torch_fidelity.metric_prc import prc_features_to_metric
 
     if min(len(generated), len(real)) <= k:

@@ -8,7 +8,8 @@ the first few hundred images for the memorisation check and the Parzen window.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,15 @@ import torch
 
 from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
-from lightgen.metrics.cache import cache_key, cached_features
+from lightgen.metrics.cache import cache_key, cached_features, data_selection, is_cached
 from lightgen.metrics.report import Report
 
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
+NN_CHUNK = 10000  # training images per chunk of the streamed memorisation check
+PRC_FEATURE_NOTE = (
+    "Inception-v3 pool3 (2048-d) features; Kynkäänniemi et al. 2019 and torch-fidelity's default use "
+    "VGG-16 fc2 (4096-d): not comparable with published precision/recall"
+)
 
 
 class Evaluation:
@@ -50,6 +56,7 @@ class Evaluation:
         self.image_size = int(getattr(dm, "image_size", dm.data_shape[-1]))
         self.value_range = tuple(getattr(dm, "value_range", (0.0, 1.0)))
         self.extra = f"-bin_{dm.binarize}" if getattr(dm, "binarize", "none") != "none" else ""
+        self.selection = data_selection(dm)
 
     # ------------------------------------------------------------------ checks before any work
     def check(self) -> None:
@@ -63,6 +70,12 @@ class Evaluation:
             raise LightgenError(
                 f"metric 'll' needs a model with log_prob/elbo; {type(self.model).__name__} has no likelihood: "
                 "use 'parzen' (with its caveats) or fid/kid/prc/cfid"
+            )
+        if "ll" in m and self.ns.split == "train" and getattr(self.dm, "binarize", "none") == "dynamic":
+            raise LightgenError(
+                "metric 'll' on --split train of a dynamically binarized datamodule: its training images are grey "
+                "(binarized afresh per batch in training), so their likelihood is not the model's; use --split "
+                "test or val (binarized once, seeded)"
             )
         if m & {"cfid", "modes"} and self.dataset not in CLASSIFIER_DATASETS:
             raise LightgenError(
@@ -90,7 +103,8 @@ class Evaluation:
         return weights
 
     def inception(self, logits: bool = False) -> fd.FeatureSpace:
-        return fd.inception_space(self.inception_weights(), self.device, logits=logits)
+        resize = getattr(self.ns, "resize", "tf")
+        return fd.inception_space(self.inception_weights(), self.device, logits=logits, resize=resize)
 
     def classifier(self) -> tuple[fd.FeatureSpace, Any]:
         from lightgen.metrics.classifier import classifier_path, classifier_space
@@ -98,18 +112,52 @@ class Evaluation:
         path = Path(self.ns.classifier) if self.ns.classifier else classifier_path(self.dm.root, self.dataset)
         return classifier_space(path, self.device, self.dataset)
 
+    def key(self, space: fd.FeatureSpace, split: str, n: int, extra: str = "") -> str:
+        """The cache key of ``n`` real images of ``split`` in ``space``: everything that selects the images
+        (the datamodule's seed, split sizes, folder...), the weights and the resize rule."""
+        selection = {**self.selection, "resize_rule": space.resize_rule}
+        return cache_key(
+            self.dataset, split, self.image_size, n, space.name, space.weights_sha256, self.extra + extra, selection
+        )
+
     def real_features(self, space: fd.FeatureSpace, split: str, n: int, desc: str) -> torch.Tensor:
         ds = self.split(split)
         n = min(n, len(ds))
-        key = cache_key(self.dataset, split, self.image_size, n, space.name, space.weights_sha256, self.extra)
 
         def compute() -> torch.Tensor:
             return fd.extract(
                 fd.dataset_batches(ds, n, self.ns.batch_size, self.value_range), space, self.task(desc, n)
             )
 
-        feats, _ = cached_features(key, compute, self.dm.root, enabled=not self.ns.no_cache)
+        feats, _ = cached_features(self.key(space, split, n), compute, self.dm.root, enabled=not self.ns.no_cache)
         return feats
+
+    def real_cached(self, space: fd.FeatureSpace, split: str, n: int) -> bool:
+        n = min(n, len(self.split(split)))
+        return not self.ns.no_cache and is_cached(self.key(space, split, n), self.dm.root)
+
+    def estimate(
+        self, first: int, t_sample: float, n_timed: int, t_space: dict[str, float], n_gen: int, n_feat: int
+    ) -> str:
+        """The expected time of the sampling and feature passes, from the first batch's timings: ``first``
+        samples drawn in ``t_sample`` seconds, ``n_timed`` of them through each feature space in ``t_space``."""
+        m, ns = set(self.metrics), self.ns
+        per_feat = {k: t / max(n_timed, 1) for k, t in t_space.items()}
+        seconds = t_sample / first * n_gen + sum(per_feat.values()) * n_feat
+        n_real = ns.num_real or ns.num_samples
+        real = 0
+        for name, t in per_feat.items():
+            wanted = (name == "inception" and m & {"fid", "kid", "prc"}) or (name == "classifier" and "cfid" in m)
+            if wanted and not self.real_cached(self.spaces[name], ns.split, n_real):
+                real += min(n_real, len(self.split(ns.split)))
+                seconds += t * min(n_real, len(self.split(ns.split)))
+        rate = 1 / max(t_sample / first + sum(per_feat.values()), 1e-9)
+        line = (
+            f"estimated time: {_duration(seconds)} for {n_gen} samples and {real} uncached real images "
+            f"({rate:.3g} samples/s with every feature space, measured on the first batch of {first}"
+        )
+        rest = [x for x in ("nn", "ll", "parzen") if x in m]
+        return line + (f"; {', '.join(rest)} not included)" if rest else ")")
 
     # ------------------------------------------------------------------ the run
     def run(self) -> None:
@@ -118,6 +166,7 @@ class Evaluation:
         m = set(self.metrics)
         ns = self.ns
         spaces: dict[str, fd.FeatureSpace] = {}
+        self.spaces = spaces
         net = None
         if m & {"fid", "kid", "prc", "is"}:
             spaces["inception"] = self.inception(logits="is" in m)
@@ -139,11 +188,18 @@ class Evaluation:
         if n_gen:
             advance = self.task("sampling + features", n_gen)
             drawn = 0
+            t0 = time.perf_counter()
+            t_space: dict[str, float] = {}
+            n_timed = 0
             for x, y in fd.labelled_sample_batches(self.model, n_gen, ns.batch_size, ns.seed):
+                t_sample = time.perf_counter() - t0
                 if drawn < n_feat:
                     xs = x[: n_feat - drawn]
+                    n_timed = n_timed or len(xs)
                     for k, space in spaces.items():
+                        t1 = time.perf_counter()
                         gen_feats[k].append(space(xs))
+                        t_space[k] = time.perf_counter() - t1
                     if y is not None:
                         asked.append(y[: n_feat - drawn])
                     if want_probs:  # from the features just computed: one pass of the net
@@ -152,8 +208,11 @@ class Evaluation:
                             probs.append(torch.softmax(logits, 1).cpu())
                 if sum(len(t) for t in kept) < keep:
                     kept.append(x)
+                if drawn == 0:  # the first batch times every stage: the estimate of the whole run
+                    print(self.estimate(len(x), t_sample, n_timed, t_space, n_gen, n_feat), flush=True)
                 drawn += len(x)
                 advance(len(x))
+                t0 = time.perf_counter()
         n_real = ns.num_real or ns.num_samples
         for name, space in spaces.items():
             if not gen_feats[name]:  # the classifier only serves the nn check
@@ -205,7 +264,9 @@ class Evaluation:
                 **card,
             )
         if "prc" in m:
-            self.report.add("prc", fd.precision_recall(g, r), neighbourhood_k=3, **card)
+            self.report.add(
+                "prc", fd.precision_recall(g, r), neighbourhood_k=3, prc_feature_space=PRC_FEATURE_NOTE, **card
+            )
 
     def modes(self, probs: torch.Tensor, space: fd.FeatureSpace) -> None:
         from lightgen.metrics.classifier import class_histogram
@@ -226,19 +287,39 @@ class Evaluation:
         self.report.add("class_accuracy", class_accuracy(probs, labels, k), **card)
 
     def nn(self, images: torch.Tensor, space: fd.FeatureSpace | None) -> None:
-        from lightgen.metrics.memorisation import memorisation_check
+        """The memorisation check with the training set streamed in chunks of :data:`NN_CHUNK` images
+        (their classifier features cached per chunk): memory does not grow with the training set."""
+        from lightgen.metrics.memorisation import streamed_memorisation_check
 
         train_set, test_set = self.split("train"), self.split("test")
-        train = torch.cat(list(fd.dataset_batches(train_set, len(train_set), 1000, self.value_range)))
         test = torch.cat(list(fd.dataset_batches(test_set, len(images), 1000, self.value_range)))
-        feats: dict[str, torch.Tensor] = {}
-        if space is not None:  # the training set's features are the same for every model: cached
-            feats["train_features"] = self.real_features(space, "train", len(train), "train features (nn)")
-            feats["test_features"] = self.real_features(space, "test", len(test), "test features (nn)")
+        test_features = None
+        if space is not None:
+            test_features = self.real_features(space, "test", len(test), "test features (nn)")
+        advance = self.task("train set (nn)", len(train_set))
+
+        def chunks() -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+            start = 0
+            for x in fd.dataset_batches(train_set, len(train_set), NN_CHUNK, self.value_range):
+                feats = None
+                if space is not None:  # the training set's features are the same for every model: cached
+
+                    def compute(x: torch.Tensor = x) -> torch.Tensor:
+                        return fd.extract(fd.tensor_batches(x, self.ns.batch_size), space)
+
+                    key = self.key(space, "train", len(x), f"-from{start}")
+                    feats, _ = cached_features(key, compute, self.dm.root, enabled=not self.ns.no_cache)
+                yield x, feats
+                start += len(x)
+                advance(len(x))
+
         png = self.ns.nn_png or str(Path(self.ns.out).with_suffix("")) + "_nn.png"
-        out = memorisation_check(images, train, test, feature_space=space, png=png, **feats)
-        card = self.card(space, len(images), len(train), "train (neighbours) / test (reference)")
+        out = streamed_memorisation_check(
+            images, chunks(), test, feature_space=space, test_features=test_features, png=png
+        )
+        card = self.card(space, len(images), len(train_set), "train (neighbours) / test (reference)")
         card["pixel_space"] = "pixels in [0, 1], L2"
+        card["train_streamed"] = f"chunks of {NN_CHUNK} training images, running nearest neighbour kept"
         self.report.add("nn", out, **card)
         if out["flagged"]:
             self.report.warnings.append(
@@ -260,7 +341,7 @@ class Evaluation:
     def likelihood(self) -> None:
         from lightgen.metrics.likelihood import likelihood_metrics
 
-        ds = self.split(self.ns.split if self.ns.split != "train" else "test")
+        ds = self.split(self.ns.split)  # the split asked for, as the card says (train: the training NLL)
         n = min(self.ns.ll_num or len(ds), len(ds))
         bs = self.ns.batch_size
         # the data in its own range (the model's), not mapped to [0, 1]
@@ -274,3 +355,11 @@ class Evaluation:
             if name in out:
                 extra = {"k": out["k"]} if name == "is_estimate" else {}
                 self.report.add(f"ll_{name}", out[name], **extra, **card)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
