@@ -1,6 +1,6 @@
-"""Loader defaults: workers from the usable CPUs, pinned memory on CUDA, persistent workers; order, rank
-split and mid-epoch resume are the same with workers as without (tests/test_resume.py trains with the
-default, i.e. with workers on a multi-core machine)."""
+"""Loader defaults: workers from the usable CPUs (0 for in-memory MNIST), pinned memory on CUDA,
+persistent workers; order, rank split and mid-epoch resume are the same with workers as without
+(tests/test_resume.py trains with a worker)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from torch.utils.data import TensorDataset
 
 from lightgen.data import MNIST
 from lightgen.data import base as data_base
@@ -29,13 +30,24 @@ def trainer_on(device: str, devices: int = 1) -> SimpleNamespace:
     )
 
 
+class Tensors(data_base.GenerativeDataModule):
+    """A datamodule whose items would need decoding (auto_workers stays on)."""
+
+    data_shape = (1, 4, 4)
+
+    def setup(self, stage: str | None = None) -> None:
+        self.train_set = TensorDataset(torch.randn(64, 1, 4, 4), torch.zeros(64))
+
+
 def test_loader_options_default_to_the_machine(monkeypatch: pytest.MonkeyPatch, mnist_root: Path) -> None:
     monkeypatch.setattr(data_base, "usable_cpus", lambda: 8)
-    dm = MNIST(root=str(mnist_root), val_size=64)
+    dm = Tensors()
     assert dm.loader_options() == {"num_workers": 7, "pin_memory": False, "persistent_workers": True}
     dm.trainer = trainer_on("cuda", devices=2)  # type: ignore[assignment]
     assert dm.loader_options() == {"num_workers": 3, "pin_memory": True, "persistent_workers": True}
     dm.trainer = None  # type: ignore[assignment]
+    # in-memory MNIST: a worker only adds inter-process copies (measured), so automatic means 0
+    assert MNIST(root=str(mnist_root), val_size=64).loader_options()["num_workers"] == 0
     zero = MNIST(root=str(mnist_root), val_size=64, num_workers=0)
     assert zero.loader_options() == {"num_workers": 0, "pin_memory": False, "persistent_workers": False}
     explicit = MNIST(root=str(mnist_root), val_size=64, num_workers=2, pin_memory=True, persistent_workers=False)

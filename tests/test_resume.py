@@ -19,7 +19,7 @@ def run(root: Path, ckpt_dir: Path, max_steps: int, ckpt_path: str | None = None
     L.seed_everything(0)
     # dropout in D and dynamic binarization both draw the global RNG, which must be restored too
     model = DCGAN(data_shape=(1, 28, 28), g_width=8, d_width=8, latent_dim=16, d_dropout=0.3)
-    data = MNIST(root=str(root), batch_size=32, val_size=64, binarize="dynamic")
+    data = MNIST(root=str(root), batch_size=32, val_size=64, binarize="dynamic", num_workers=1)  # a worker too
     trainer = quiet_trainer(
         max_steps=max_steps,
         enable_checkpointing=True,

@@ -134,7 +134,8 @@ class GenerativeDataModule(LightningDataModule):
         root: data root (default ``$LIGHTGEN_DATA`` or ``data/``).
         batch_size: examples per batch and per process (the global batch is this times the world size).
         num_workers: DataLoader worker processes; None: :func:`default_num_workers` (the usable CPUs less
-            one, shared by the processes on this node, at most 8); 0 loads in the training process.
+            one, shared by the processes on this node, at most 8) for datasets that decode files, 0 for
+            in-memory tensors (``auto_workers = False``); 0 loads in the training process.
         pin_memory: page-locked host batches for faster copies to the GPU; None: on when CUDA is in use.
         persistent_workers: keep workers alive across epochs; None: on when there are workers.
         seed: seed of the shuffle order (with the epoch) and of any split.
@@ -144,6 +145,8 @@ class GenerativeDataModule(LightningDataModule):
     data_shape: tuple[int, ...]
     #: range of the values the datamodule serves
     value_range: tuple[float, float] = (-1.0, 1.0)
+    #: whether ``num_workers=None`` picks workers from the CPUs (decoding datasets) or 0 (in-memory tensors)
+    auto_workers: bool = True
 
     def __init__(
         self,
@@ -174,6 +177,8 @@ class GenerativeDataModule(LightningDataModule):
         """The workers each loader uses: the setting, or :func:`default_num_workers` for this node."""
         if self.num_workers_setting is not None:
             return self.num_workers_setting
+        if not self.auto_workers:
+            return 0
         trainer = self.trainer
         local_world = getattr(trainer, "num_devices", 1) if trainer is not None else 1
         return default_num_workers(local_world)

@@ -93,6 +93,11 @@ class MNIST(GenerativeDataModule):
         batch_size / num_workers / seed / pin_memory / persistent_workers: see GenerativeDataModule.
     """
 
+    # A batch is an index and a scale of in-memory tensors: a worker process only adds the copy between
+    # processes (1 worker delivered 0.68 +- 0.09 times the images/s of the main process on a 2-core CPU,
+    # tools/bench/data_loading.py, docs/benchmarks.md), so num_workers=None means 0 here.
+    auto_workers = False
+
     def __init__(
         self,
         root: str | None = None,

@@ -32,6 +32,15 @@ MNIST_RAW_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+# md5 of the uncompressed Fashion-MNIST IDX files (the "raw_data" digests torchvision published beside the
+# .gz ones). Debian re-gzipped the files (other header, mtime 2020), so the .gz md5s cannot match them;
+# what is verified is the uncompressed content.
+FASHION_RAW_MD5 = {
+    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+}
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -93,10 +102,10 @@ def prepare_mnist(root: str | Path | None = None, log: Callable[[str], None] = p
 def prepare_fashion_mnist(
     root: str | Path | None = None, log: Callable[[str], None] = print, debian_dir: Path = FASHION_DEBIAN_DIR
 ) -> Path:
-    """Fashion-MNIST IDX files under ``root/FashionMNIST/raw``, verified against torchvision's md5s."""
+    """Fashion-MNIST IDX files under ``root/FashionMNIST/raw``: torchvision's download (which checks the
+    .gz md5s), else Debian's files, decompressed and verified by the md5s of the uncompressed files."""
     raw = resolve_root(root) / "FashionMNIST" / "raw"
-    gz_md5 = dict(tv_datasets.FashionMNIST.resources)
-    names = [n.removesuffix(".gz") for n in gz_md5]
+    names = list(FASHION_RAW_MD5)
     if all((raw / n).is_file() for n in names):
         log(f"Fashion-MNIST already prepared in {raw}")
         return raw
@@ -104,17 +113,20 @@ def prepare_fashion_mnist(
     if _torchvision_download(tv_datasets.FashionMNIST, resolve_root(root), log):
         log(f"Fashion-MNIST downloaded by torchvision into {raw}")
         return raw
-    missing = [n for n in gz_md5 if not (debian_dir / n).is_file()]
+    missing = [f"{n}.gz" for n in names if not (debian_dir / f"{n}.gz").is_file()]
     if missing:
         raise LightgenError(
             f"Fashion-MNIST files {missing} not found in {debian_dir}; install them with "
             "`apt-get install dataset-fashion-mnist` (as root) or go online for torchvision's download"
         )
-    for name, md5 in gz_md5.items():
-        if file_digest(debian_dir / name, "md5") != md5:
-            raise LightgenError(f"checksum mismatch for {debian_dir / name}: expected md5 {md5}")
-        with gzip.open(debian_dir / name, "rb") as src, open(raw / name.removesuffix(".gz"), "wb") as dst:
+    for name, md5 in FASHION_RAW_MD5.items():
+        tmp = raw / f".{name}.tmp"
+        with gzip.open(debian_dir / f"{name}.gz", "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)
+        if file_digest(tmp, "md5") != md5:
+            tmp.unlink()
+            raise LightgenError(f"checksum mismatch for {debian_dir / name}.gz: its content is not md5 {md5}")
+        tmp.replace(raw / name)
     log(f"Fashion-MNIST prepared from {debian_dir} and verified in {raw}")
     return raw
 
