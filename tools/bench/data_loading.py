@@ -23,23 +23,18 @@ from __future__ import annotations
 import argparse
 import gc
 import math
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from common import mean_se  # noqa: E402  (tools/bench is on sys.path)
 
 from lightgen.data import LSUN, MNIST, ImageNet
 from lightgen.data.base import GenerativeDataModule, default_num_workers
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = ("mnist", "lsun", "imagenet")
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return statistics.fmean(values), se
 
 
 def fixture_helpers() -> tuple:

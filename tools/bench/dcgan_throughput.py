@@ -32,7 +32,6 @@ appends one table row per measurement (a number, or ``skipped: <reason>``) to PA
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 import warnings
@@ -41,6 +40,7 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
+from common import bench_trainer, mean_se  # noqa: E402  (tools/bench is on sys.path)
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -60,12 +60,6 @@ def synthetic_images(n: int, size: int, seed: int = 0) -> torch.Tensor:
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and its standard error (sample s.d. / sqrt(n); nan for one value)."""
-    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
-    return statistics.fmean(values), se
 
 
 def plain_steps_per_second(
@@ -172,18 +166,7 @@ def lightgen_steps_per_second(
     dataset = TensorDataset(images)
     loader = ResumableLoader(dataset, batch_size=args.batch, sampler=EpochSampler(dataset), drop_last=True)
     timer = StepTimer(warmup, args.steps)
-    trainer = L.Trainer(
-        accelerator=device.type,
-        devices=1,
-        precision=precision,
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-        log_every_n_steps=50,
-    )
+    trainer = bench_trainer(accelerator=device.type, precision=precision, callbacks=[timer])
     trainer.fit(model, loader)
     return args.steps / timer.elapsed
 

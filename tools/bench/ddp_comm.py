@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from common import mean_se  # noqa: E402  (tools/bench is on sys.path)
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tests" / "scripts" / "ddp_two_players.py"
 STRATEGIES = ("ddp_players", "ddp_find_unused_parameters_true")
@@ -32,12 +34,6 @@ def run(strategy: str, out: Path, d_steps: int, batches: int, width: int) -> dic
     if proc.returncode:
         raise SystemExit(f"{strategy} failed:\n{proc.stderr[-3000:]}")
     return json.loads((out / "rank0.json").read_text())
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    m = sum(values) / len(values)
-    var = sum((v - m) ** 2 for v in values) / max(1, len(values) - 1)
-    return m, math.sqrt(var / len(values))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from common import bench_trainer  # noqa: E402  (tools/bench is on sys.path)
 
 from lightgen.data.mnist import MNIST
 from lightgen.errors import NonFiniteLossError
@@ -79,18 +80,7 @@ def train(dataset: str, name: str, args: argparse.Namespace, folder: Path) -> di
         d_optimizer=optimizer,
         max_generator_steps=max(1, args.steps // d_steps),
     )
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        log_every_n_steps=50,
-    )
+    trainer = bench_trainer()
     start = time.perf_counter()
     row: dict[str, Any] = {"dataset": dataset, "objective": name, "d_steps": d_steps, "d_norm": norm}
     try:

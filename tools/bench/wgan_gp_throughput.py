@@ -21,14 +21,13 @@ prints batches/s (critic steps/s) of each side per repeat, mean +- standard erro
 from __future__ import annotations
 
 import argparse
-import math
-import statistics
 import time
 import warnings
 from functools import partial
 
 import lightning as L
 import torch
+from common import bench_trainer, mean_se  # noqa: E402  (tools/bench is on sys.path)
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -109,23 +108,9 @@ def lightgen_batches_per_second(images: torch.Tensor, args: argparse.Namespace) 
     dataset = TensorDataset(images)
     loader = ResumableLoader(dataset, batch_size=args.batch, sampler=EpochSampler(dataset), drop_last=True)
     timer = BatchTimer(args.warmup, args.batches)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[timer],
-        log_every_n_steps=50,
-    )
+    trainer = bench_trainer(callbacks=[timer])
     trainer.fit(model, loader)
     return args.batches / timer.elapsed
-
-
-def mean_se(xs: list[float]) -> tuple[float, float]:
-    return statistics.fmean(xs), (statistics.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else float("nan"))
 
 
 def main() -> None:
