@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from common import mean_se  # tools/bench/common.py: the benchmarks' one mean ± SE (this folder is on sys.path)
 
 from lightgen.data.mnist import MNIST
 from lightgen.losses import bounds
@@ -55,18 +56,6 @@ LATENTS = {1: (50,), 2: (100, 50)}
 
 
 # ---------------------------------------------------------------------------- error bars
-def mean_se(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and standard error (sample std with n - 1, over sqrt(n)) of per-image values; SE nan for n < 2."""
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan
-    mean = math.fsum(values) / n
-    if n < 2:
-        return mean, math.nan
-    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
-
-
 def paired_diff(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
     """Mean and SE of the per-image differences a_i - b_i (the same images, in the same order, for both)."""
     if len(a) != len(b):
