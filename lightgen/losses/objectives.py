@@ -49,6 +49,9 @@ class GANObjective:
     """
 
     probabilistic = True
+    #: regularisers the objective puts first in ``regularizers`` itself (WGAN-GP's and DRAGAN's penalties):
+    #: rebuilt from its own arguments, so they are left out of the ``regularizers`` it reports
+    builtin_regularizers = 0
 
     def __init__(self, regularizers: Sequence[DiscriminatorRegularizer] = ()) -> None:
         self.regularizers = list(regularizers)
@@ -108,7 +111,8 @@ class GANObjective:
 
     # ------------------------------------------------------------------ serialisation
     def init_args(self) -> dict[str, Any]:
-        return {"regularizers": [reg.spec() for reg in self.regularizers]} if self.regularizers else {}
+        extra = [reg.spec() for reg in self.regularizers[self.builtin_regularizers :]]
+        return {"regularizers": extra} if extra else {}
 
     def spec(self) -> dict[str, Any]:
         """class_path and init_args as YAML writes them: what a checkpoint stores."""
@@ -209,18 +213,21 @@ class WassersteinGP(_Wasserstein):
     with one interpolation weight per sample. Paper settings: lambda 10, Adam(1e-4, betas (0, 0.9)),
     n_critic 5, no batch norm in the critic (use ``d_norm: layer`` or ``none``)."""
 
+    builtin_regularizers = 1
+
     def __init__(self, gp_weight: float = 10.0, regularizers: Sequence[DiscriminatorRegularizer] = ()) -> None:
         self.gp_weight = float(gp_weight)
         super().__init__([GradientPenalty(weight=gp_weight), *regularizers])
 
     def init_args(self) -> dict[str, Any]:
-        extra = [reg.spec() for reg in self.regularizers[1:]]
-        return {"gp_weight": self.gp_weight, **({"regularizers": extra} if extra else {})}
+        return {"gp_weight": self.gp_weight, **super().init_args()}
 
 
 class DRAGAN(NonSaturating):
     """DRAGAN (Kodali et al. 2017): the non-saturating game plus a gradient penalty around the data
     (lambda 10, perturbation scale 0.5, as in the authors' code and Lucic et al. 2018)."""
+
+    builtin_regularizers = 1
 
     def __init__(
         self, penalty_weight: float = 10.0, scale: float = 0.5, regularizers: Sequence[DiscriminatorRegularizer] = ()
@@ -229,12 +236,7 @@ class DRAGAN(NonSaturating):
         super().__init__([DRAGANPenalty(weight=penalty_weight, scale=scale), *regularizers])
 
     def init_args(self) -> dict[str, Any]:
-        extra = [reg.spec() for reg in self.regularizers[1:]]
-        return {
-            "penalty_weight": self.penalty_weight,
-            "scale": self.scale,
-            **({"regularizers": extra} if extra else {}),
-        }
+        return {"penalty_weight": self.penalty_weight, "scale": self.scale, **super().init_args()}
 
 
 # ------------------------------------------------------------------ from a checkpoint's spec

@@ -263,11 +263,12 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         """G's terms exist only at batches where a G step ran: logged sparsely (see
         :func:`lightgen.clock.log_sparse`), at the first G step after each ``log_every_n_steps`` boundary."""
         named = self._named("g", terms)
+        batches_done = logging_step(self.trainer) + 1 if self._trainer is not None else 0
         due = self._trainer is not None and crossed_interval(
-            self._g_logged_at, logging_step(self.trainer) + 1, self.trainer.log_every_n_steps
+            self._g_logged_at, batches_done, self.trainer.log_every_n_steps
         )
         if due or self._g_logged_at < 0:
-            self._g_logged_at = logging_step(self.trainer) + 1 if self._trainer is not None else 0
+            self._g_logged_at = batches_done
             log_sparse(self, named)
         else:  # callback metrics only
             self.log_dict(named, on_step=True, prog_bar=False, logger=False)
@@ -292,7 +293,8 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         if probe is not None:
             x = self.real_from_batch(probe)
             latent = self.condition_on_batch(self.latent_prior(x.shape[0], self.random_stream(-2, 0)), probe)
-            scores = self.objective.scores(self.discriminate(x, latent), self.discriminate(x, latent))
+            out = self.discriminate(x, latent)
+            scores = self.objective.scores(out, out)  # only its real-data half is logged
             key = "d_x" if "d_x" in scores else "real_score"
             self.log(f"{stage}/{key}_train", scores[key], sync_dist=True)
 

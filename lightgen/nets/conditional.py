@@ -52,32 +52,36 @@ def one_hot(labels: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch
     return F.one_hot(check_label_shape(labels, like.shape[0]), num_classes).to(like)
 
 
-class ConditionalMLPGenerator(nn.Module):
-    """(z (N, latent_dim), labels (N,)) -> x (N, *out_shape): an MLPGenerator on concat[z, onehot(y)]."""
+class LabelConcatGenerator(nn.Module):
+    """(z (N, latent_dim), labels (N,)) -> samples: an unconditional generator ``net`` built for
+    latent_dim + K inputs, run on concat[z, onehot(y)] (Mirza & Osindero 2014)."""
+
+    def __init__(self, num_classes: int, net: nn.Module) -> None:
+        super().__init__()
+        check_classes(num_classes)
+        self.num_classes = int(num_classes)
+        self.net = net
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([z, one_hot(labels, self.num_classes, z)], 1))
+
+
+class ConditionalMLPGenerator(LabelConcatGenerator):
+    """(z, labels) -> x (N, *out_shape): an MLPGenerator on concat[z, onehot(y)]."""
 
     def __init__(
         self, latent_dim: int, num_classes: int, out_shape: Sequence[int], hidden: Sequence[int] = (256, 512)
     ) -> None:
-        super().__init__()
         check_classes(num_classes)
-        self.num_classes = int(num_classes)
-        self.net = MLPGenerator(latent_dim + self.num_classes, out_shape, hidden)
-
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([z, one_hot(labels, self.num_classes, z)], 1))
+        super().__init__(num_classes, MLPGenerator(latent_dim + num_classes, out_shape, hidden))
 
 
-class ConditionalDCGANGenerator(nn.Module):
+class ConditionalDCGANGenerator(LabelConcatGenerator):
     """(z, labels) -> images (N, C, S, S): a DCGANGenerator whose 1x1 input map is concat[z, onehot(y)]."""
 
     def __init__(self, latent_dim: int, num_classes: int, out_shape: Sequence[int], width: int = 64) -> None:
-        super().__init__()
         check_classes(num_classes)
-        self.num_classes = int(num_classes)
-        self.net = DCGANGenerator(latent_dim + self.num_classes, out_shape, width)
-
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([z, one_hot(labels, self.num_classes, z)], 1))
+        super().__init__(num_classes, DCGANGenerator(latent_dim + num_classes, out_shape, width))
 
 
 class ConditionalDiscriminator(nn.Module):
