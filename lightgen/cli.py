@@ -122,8 +122,8 @@ def sample_command(argv: list[str]) -> None:
         raise LightgenError(f"--class-grid needs a conditional model; {name} is unconditional")
     grid = bool(classes) and ns.label is None and ns.class_grid is not False
     path = save_sample_grid(model, ns.out, ns.num, ns.nrow, ns.seed, label=ns.label, class_grid=ns.class_grid)
-    what = f"{classes} rows of {ns.nrow}, one per class" if grid else str(ns.num)
-    print(f"wrote {what} samples of {name}{'' if ns.label is None else f' (class {ns.label})'} to {path}")
+    what = f"{classes * ns.nrow} samples ({ns.nrow} per class, one row each)" if grid else f"{ns.num} samples"
+    print(f"wrote {what} of {name}{'' if ns.label is None else f' (class {ns.label})'} to {path}")
 
 
 def data_command(argv: list[str]) -> None:
