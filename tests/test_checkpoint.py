@@ -39,8 +39,8 @@ def good_ckpt(mnist_root: Path, tmp_path: Path) -> Path:
 class Exploding(GAN):
     """A generator cost that turns NaN at the fifth generator step."""
 
-    def g_loss(self, fake, batch=None):  # noqa: ANN001, ANN201
-        terms = super().g_loss(fake, batch)
+    def g_loss(self, fake, latent, real=None):  # noqa: ANN001, ANN201
+        terms = super().g_loss(fake, latent, real)
         if self.generator_steps == 4:
             terms["loss"] = terms["loss"] * float("nan")
         return terms

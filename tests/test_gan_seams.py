@@ -53,9 +53,10 @@ def test_extra_g_steps_draw_fresh_latents_and_hooks_get_the_terms(mnist_root: Pa
     hook_terms: list[set[str]] = []
 
     class Recording(GAN):
-        def g_loss(self, fake, latent):  # noqa: ANN001, ANN202
+        def g_loss(self, fake, latent, real=None):  # noqa: ANN001, ANN202
+            assert real is not None and real.shape[0] == fake.shape[0]  # the step's real batch reaches J(G)
             seen.append(latent.z.clone())
-            return super().g_loss(fake, latent)
+            return super().g_loss(fake, latent, real)
 
         def on_g_step(self, terms) -> None:  # noqa: ANN001
             hook_terms.append(set(terms))

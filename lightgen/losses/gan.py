@@ -93,3 +93,10 @@ def wasserstein_critic_cost(real_out: torch.Tensor, fake_out: torch.Tensor) -> L
     """E f(G(z)) - E f(x): minus the critic's estimate of W(p_data, p_g) (Arjovsky et al. eq. 3)."""
     real, fake = real_out.mean(), fake_out.mean()
     return {"loss": fake - real, "wasserstein_estimate": (real - fake).detach()}
+
+
+def feature_matching_cost(real_features: torch.Tensor, fake_features: torch.Tensor) -> LossDict:
+    """||E_x f(x) - E_z f(G(z))||_2^2 over D's intermediate features f (Salimans et al. 2016, sec. 3.1);
+    the real features are a fixed target (no gradient)."""
+    gap = real_features.detach().float().mean(0) - fake_features.float().mean(0)
+    return {"loss": gap.pow(2).sum()}

@@ -5,10 +5,11 @@ line: ``--model.objective Hinge``); a user's own subclass of :class:`GANObjectiv
 works the same way, with no edit to lightgen. The loop calls three methods:
 
     d_loss(critic, real, fake, step, generator)   J(D) plus the regularisers due at this D step
-    g_loss(critic, fake)                          J(G)
+    g_loss(critic, fake, real)                    J(G) (``real``: the step's real batch)
     after_d_step(discriminator)                   after each D update (WGAN's weight clipping)
 
-``critic`` is ``x -> D(x)`` with the conditioning bound, so penalties can evaluate D at new points.
+``critic`` is ``x -> D(x)`` with the conditioning bound, so penalties can evaluate D at new points;
+``critic.features(x)`` gives D's intermediate features (feature matching).
 Objectives hold configuration only, no tensors: a checkpoint stores :meth:`GANObjective.spec`
 (class_path and init_args), never the object.
 
@@ -20,6 +21,7 @@ Objectives hold configuration only, no tensors: a checkpoint stores :meth:`GANOb
 | WassersteinClip | Arjovsky et al. 2017 | critic, weights clipped to [-c, c] | -E f(G(z)) |
 | WassersteinGP | Gulrajani et al. 2017 | critic + gradient penalty | -E f(G(z)) |
 | DRAGAN | Kodali et al. 2017 | cross-entropy + DRAGAN penalty | non-saturating |
+| FeatureMatching | Salimans et al. 2016 | cross-entropy | sec. 3.1: squared gap of mean D features |
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ class GANObjective:
                         terms[f"{reg.name}_grad_norm"] = reg_terms["grad_norm"]
         return terms
 
-    def g_loss(self, critic: Critic, fake: torch.Tensor) -> LossDict:
-        """J(G) on a fake batch."""
+    def g_loss(self, critic: Critic, fake: torch.Tensor, real: torch.Tensor | None = None) -> LossDict:
+        """J(G) on a fake batch (``real``, the step's real batch, for costs that compare with it)."""
         return self.g_cost(critic(fake))
 
     def after_d_step(self, discriminator: nn.Module) -> None:
@@ -151,6 +153,28 @@ class MaximumLikelihood(_CrossEntropy):
 
     def g_cost(self, fake_out: torch.Tensor) -> LossDict:
         return costs.maximum_likelihood_generator_cost(fake_out)
+
+
+class FeatureMatching(_CrossEntropy):
+    """Feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", sec. 3.1): D plays
+    the cross-entropy game; G minimises ||E_x f(x) - E_z f(G(z))||_2^2, f D's intermediate features
+    (the network's ``features()``: its last hidden layer), so G matches the statistics D finds useful
+    rather than maximising D's output directly. Logged beside it: the non-saturating cost (not trained)."""
+
+    def g_loss(self, critic: Critic, fake: torch.Tensor, real: torch.Tensor | None = None) -> LossDict:
+        if real is None:
+            raise LightgenError("FeatureMatching's generator cost compares with the real batch; got real=None")
+        features = getattr(critic, "features", None)
+        if features is None:
+            raise LightgenError("FeatureMatching needs a critic with features(x) (the GAN loop's BoundCritic)")
+        terms = costs.feature_matching_cost(features(real), features(fake))
+        with torch.no_grad():
+            terms["non_saturating"] = costs.non_saturating_generator_cost(critic(fake))["loss"]
+        return terms
+
+    def g_cost(self, fake_out: torch.Tensor) -> LossDict:
+        """The non-saturating cost: what J(G) reports where no real batch is at hand."""
+        return costs.non_saturating_generator_cost(fake_out)
 
 
 class LeastSquares(GANObjective):

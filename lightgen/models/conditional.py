@@ -53,6 +53,7 @@ class ConditionalMixin:
     hparams: Any
     generator: nn.Module
     discriminator: nn.Module
+    supports_packing = False  # D judges (x, y) pairs one at a time
 
     def __init__(
         self, data_shape: tuple[int, ...], num_classes: int = 10, conditioning: Conditioning = "concat", **kwargs: Any
@@ -103,6 +104,10 @@ class ConditionalMixin:
     def discriminate(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
         """D(x, y), y the labels of the pair (the real image's, shared by its fake)."""
         return self.d_net(x, self._labels(latent))
+
+    def discriminator_features(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
+        """D's features of x given the pair's labels (for feature matching)."""
+        return self.discriminator.features(x, self._labels(latent))
 
 
 class ConditionalGAN(ConditionalMixin, GAN):

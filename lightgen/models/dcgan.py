@@ -41,4 +41,12 @@ class DCGAN(GAN):
 
     def build_discriminator(self) -> nn.Module:
         hp = self.hparams
-        return DCGANDiscriminator(self.data_shape, hp.d_width, hp.d_dropout, hp.get("d_norm", "batch"))
+        return DCGANDiscriminator(
+            self.data_shape,
+            hp.d_width,
+            hp.d_dropout,
+            hp.get("d_norm", "batch"),
+            pack=hp.get("d_pack", 1),
+            minibatch_kernels=hp.get("d_minibatch_kernels", 0),
+            minibatch_kernel_dim=hp.get("d_minibatch_kernel_dim", 5),
+        )

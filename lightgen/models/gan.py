@@ -10,7 +10,8 @@ serves every variant; a variant overrides the named hooks below, never ``trainin
     latent_prior(n, generator) -> Latent             z (plus labels / codes) from the prior
     condition_on_batch(latent, batch) -> Latent      pair the fakes with the batch's labels (conditional)
     generate(latent, net=None) / discriminate(x, latent)   G and D as the loop calls them
-    d_loss(real, fake, latent) / g_loss(fake, latent)      dicts of named terms with a "loss" key
+    discriminator_features(x, latent)                D's intermediate features (feature matching)
+    d_loss(real, fake, latent) / g_loss(fake, latent, real)  dicts of named terms with a "loss" key
     on_d_step(terms) / on_g_step(terms)              after each optimizer step, with that step's terms
     generator_parameters / discriminator_parameters  what each optimizer updates
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 import torch
@@ -51,6 +51,20 @@ from lightgen.nets.spectral import apply_spectral_norm
 PENALTY_KEY = 1_000_003  # random-stream key of the regularisers' noise (distinct from the latents' draws)
 
 
+class BoundCritic:
+    """D with one draw's conditioning bound, as objectives and penalties call it: ``critic(x)`` is
+    D(x | latent), ``critic.features(x)`` D's intermediate features (feature matching)."""
+
+    def __init__(self, model: GAN, latent: Latent | None) -> None:
+        self.model, self.latent = model, latent
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.discriminate(x, self.latent)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.discriminator_features(x, self.latent)
+
+
 class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
     """Generative adversarial net with MLP networks (Goodfellow et al. 2014).
 
@@ -62,6 +76,12 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         g_steps: generator updates after each round of D updates (the reverse heuristic).
         d_dropout: dropout on D's hidden units (Goodfellow et al. 2014 used it in D).
         d_spectral_norm: spectral normalization of every D layer (Miyato et al. 2018).
+        d_pack: m, the number of samples D judges together, concatenated along their first (channel or
+            feature) axis (PacGAN, Lin et al. 2018); 1: one at a time. A batch whose size is not a
+            multiple of m loses its last N mod m examples to packing.
+        d_minibatch_kernels: B > 0 adds a minibatch-discrimination layer before D's output
+            (Salimans et al. 2016, sec. 3.2; :mod:`lightgen.nets.minibatch`); 0: none.
+        d_minibatch_kernel_dim: C, the dimension of each minibatch-discrimination kernel.
         g_hidden / d_hidden: hidden widths of the MLP networks.
         g_optimizer / d_optimizer: optimizer of each network; None means Adam(lr=2e-4, betas=(0.5, 0.999)).
         g_scheduler / d_scheduler: learning-rate schedulers, stepped once per epoch.
@@ -90,6 +110,9 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         g_steps: int = 1,
         d_dropout: float = 0.0,
         d_spectral_norm: bool = False,
+        d_pack: int = 1,
+        d_minibatch_kernels: int = 0,
+        d_minibatch_kernel_dim: int = 5,
         g_hidden: tuple[int, ...] = (256, 512),
         d_hidden: tuple[int, ...] = (512, 256),
         g_optimizer: OptimizerCallable | None = None,
@@ -105,7 +128,8 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         channels_last: bool = False,
     ) -> None:
         super().__init__(data_shape)
-        for name, value in (("latent_dim", latent_dim), ("d_steps", d_steps), ("g_steps", g_steps)):
+        positive = (("latent_dim", latent_dim), ("d_steps", d_steps), ("g_steps", g_steps), ("d_pack", d_pack))
+        for name, value in positive:
             if int(value) < 1:
                 raise LightgenError(f"{name} must be a positive integer; got {value}")
         if max_generator_steps is not None and max_generator_steps < 1:
@@ -127,6 +151,7 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         self._scheduler_factories = (g_scheduler, d_scheduler)
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
+        self._check_discriminator_options()
         if d_spectral_norm:
             apply_spectral_norm(self.discriminator)
         self.generator_ema: nn.Module | None = None
@@ -146,7 +171,43 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         return MLPGenerator(self.latent_dim, self.data_shape, self.hparams.g_hidden)
 
     def build_discriminator(self) -> nn.Module:
-        return MLPDiscriminator(self.data_shape, self.hparams.d_hidden, self.hparams.d_dropout)
+        hp = self.hparams
+        return MLPDiscriminator(
+            self.d_input_shape, hp.d_hidden, hp.d_dropout, hp.d_minibatch_kernels, hp.d_minibatch_kernel_dim
+        )
+
+    #: whether :meth:`discriminate` and the networks of this class carry ``d_pack`` > 1
+    supports_packing = True
+
+    @property
+    def d_input_shape(self) -> tuple[int, ...]:
+        """What D takes per example: ``data_shape`` with its first axis times ``d_pack`` (PacGAN)."""
+        m = int(self.hparams.get("d_pack", 1))
+        return (self.data_shape[0] * m, *self.data_shape[1:])
+
+    def _check_discriminator_options(self) -> None:
+        """One-line errors for D options that this class's networks do not carry."""
+        hp, name = self.hparams, type(self).__name__
+        if hp.get("d_pack", 1) > 1 and not self.supports_packing:
+            raise LightgenError(f"{name} does not support d_pack={hp.d_pack}; use d_pack: 1")
+        if hp.get("d_minibatch_kernels", 0) and not (
+            getattr(self.discriminator, "has_minibatch", False) or getattr(self.discriminator, "minibatch", None)
+        ):
+            raise LightgenError(
+                f"{name}'s discriminator has no minibatch-discrimination option; "
+                f"got d_minibatch_kernels={hp.d_minibatch_kernels} (use 0)"
+            )
+
+    def pack(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, ...) -> (N // m, m * C, ...): m consecutive examples side by side along the first axis
+        (PacGAN, Lin et al. 2018, sec. 3); the last N mod m examples are dropped. m = 1: x unchanged."""
+        m = int(self.hparams.get("d_pack", 1))
+        if m == 1:
+            return x
+        n = x.shape[0] // m
+        if n == 0:
+            raise LightgenError(f"d_pack={m} needs batches of at least {m} examples; got {x.shape[0]}")
+        return x[: n * m].reshape(n, m * x.shape[1], *x.shape[2:])
 
     def generator_parameters(self) -> Iterable[nn.Parameter]:
         return self.generator.parameters()
@@ -180,8 +241,21 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         return (net if net is not None else self.g_net)(latent.z)
 
     def discriminate(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
-        """D's outputs (N,) for x; ``latent`` carries the conditioning of the pair (unused here)."""
-        return self.d_net(x)
+        """D's outputs (N,) for x (N // d_pack under packing); ``latent`` carries the conditioning of
+        the pair (unused here)."""
+        return self.d_net(self.pack(x))
+
+    def discriminator_features(self, x: torch.Tensor, latent: Latent | None = None) -> torch.Tensor:
+        """D's intermediate features of x, (N, F), through the network's ``features`` method (for
+        feature matching, Salimans et al. 2016, sec. 3.1)."""
+        features = getattr(self.discriminator, "features", None)
+        if features is None:
+            raise LightgenError(f"{type(self.discriminator).__name__} has no features() for feature matching")
+        return features(self.pack(x))
+
+    def critic(self, latent: Latent | None) -> BoundCritic:
+        """D as the objective sees it, with the conditioning of ``latent`` bound."""
+        return BoundCritic(self, latent)
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor, latent: Latent, regularize: bool = True) -> LossDict:
         """The objective's J(D) (plus its regularisers due at this D step when ``regularize``)."""
@@ -191,11 +265,12 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
             gen = self.random_stream(self.batches_seen, PENALTY_KEY, rank)
             scaler = self._grad_scaler()
             scale = float(scaler.get_scale()) if scaler is not None else 1.0
-        critic = partial(self.discriminate, latent=latent)
+        critic = self.critic(latent)
         return self.objective.d_loss(critic, real, fake, self.discriminator_steps, gen, regularize, scale)
 
-    def g_loss(self, fake: torch.Tensor, latent: Latent) -> LossDict:
-        return self.objective.g_loss(partial(self.discriminate, latent=latent), fake)
+    def g_loss(self, fake: torch.Tensor, latent: Latent, real: torch.Tensor | None = None) -> LossDict:
+        """The objective's J(G); ``real`` is the step's real batch (feature matching, pix2pix's L1)."""
+        return self.objective.g_loss(self.critic(latent), fake, real)
 
     def on_d_step(self, terms: LossDict) -> None:
         """Called after each discriminator update with that step's terms."""
@@ -237,7 +312,7 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
                     latent = self.sample_latent(n, draw=i, batch=batch)
                     fake = self.generate(latent)
                 with self.toggled_optimizer(g_opt):
-                    g_terms = self.g_loss(fake, latent)
+                    g_terms = self.g_loss(fake, latent, real)
                     g_opt.zero_grad(set_to_none=True)
                     scale = scaler.get_scale() if scaler is not None else None
                     self.manual_backward(g_terms["loss"])

@@ -38,6 +38,8 @@ class InfoNetGAN(GAN):
     ) -> None:
         super().__init__(data_shape, latent_dim=latent_dim, **kwargs)
 
+    supports_packing = False
+
     def build_generator(self) -> nn.Module:
         return InfoGANGenerator(self.latent_dim, self.data_shape, self.hparams.get("g_output", "tanh"))
 

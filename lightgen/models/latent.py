@@ -6,7 +6,9 @@ grids and ``lightgen evaluate``, so a conditional GAN's labels or InfoGAN's code
 that needs them without a side channel.
 
 Shapes: ``z`` (N, latent_dim); ``labels`` (N,) int64 class indices or None; ``codes`` (N, c) float
-structured codes (e.g. InfoGAN's categorical one-hots and continuous codes) or None.
+structured codes (e.g. InfoGAN's categorical one-hots and continuous codes) or None; ``context`` (N, ...)
+a tensor taken from the batch that conditions G, or None (LAPGAN's upsampled coarse image, pix2pix's
+source image, StackGAN's text embedding).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
+
+from lightgen.errors import LightgenError
 
 
 @dataclass(frozen=True)
@@ -23,12 +27,13 @@ class Latent:
     z: torch.Tensor
     labels: torch.Tensor | None = None
     codes: torch.Tensor | None = None
+    context: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.z.shape[0])
 
     def _map(self, fn) -> Latent:  # noqa: ANN001
-        return Latent(*(None if t is None else fn(t) for t in (self.z, self.labels, self.codes)))
+        return Latent(*(None if t is None else fn(t) for t in (self.z, self.labels, self.codes, self.context)))
 
     def __getitem__(self, index: slice | torch.Tensor) -> Latent:
         """The draws selected by ``index`` (a slice or an index tensor), every field alike."""
@@ -41,12 +46,14 @@ class Latent:
         """The same z and codes with other labels (a conditional GAN pairs fakes with real labels)."""
         return replace(self, labels=labels)
 
+    def with_context(self, context: torch.Tensor | None) -> Latent:
+        """The same draw conditioned on ``context`` (a tensor from the batch, one row per draw)."""
+        if context is not None and context.shape[0] != self.z.shape[0]:
+            raise LightgenError(f"context has {context.shape[0]} rows for {self.z.shape[0]} draws")
+        return replace(self, context=context)
+
     @staticmethod
     def cat(latents: list[Latent]) -> Latent:
         """Concatenate draws along the batch dimension."""
-        first = latents[0]
-        return Latent(
-            torch.cat([lt.z for lt in latents]),
-            None if first.labels is None else torch.cat([lt.labels for lt in latents]),  # type: ignore[misc]
-            None if first.codes is None else torch.cat([lt.codes for lt in latents]),  # type: ignore[misc]
-        )
+        fields = zip(*((lt.z, lt.labels, lt.codes, lt.context) for lt in latents))
+        return Latent(*(None if parts[0] is None else torch.cat(parts) for parts in fields))  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from torch import nn
 
 from lightgen.errors import LightgenError
 from lightgen.nets.init import dcgan_init
+from lightgen.nets.minibatch import MinibatchDiscrimination
 from lightgen.nets.shapes import dcgan_base_size, image_shape
 
 
@@ -66,13 +67,27 @@ class DCGANDiscriminator(nn.Module):
     ``norm``: "batch" (the paper), "layer" or "none" (WGAN-GP's critic must not use batch norm, since its
     penalty is per sample: Gulrajani et al. 2017, sec. 4). ``features(x)`` gives the (N, F) activations
     before the last layer, for projection conditioning and feature matching.
+
+    ``pack`` = m: D judges m images at once, stacked along channels (PacGAN, Lin et al. 2018), so it
+    takes (N/m, m*C, S, S). ``minibatch_kernels`` = B > 0: a minibatch-discrimination layer
+    (Salimans et al. 2016, sec. 3.2) on the features, then a linear output layer.
     """
 
     def __init__(
-        self, in_shape: Sequence[int], width: int = 64, dropout: float = 0.0, norm: DiscriminatorNorm = "batch"
+        self,
+        in_shape: Sequence[int],
+        width: int = 64,
+        dropout: float = 0.0,
+        norm: DiscriminatorNorm = "batch",
+        pack: int = 1,
+        minibatch_kernels: int = 0,
+        minibatch_kernel_dim: int = 5,
     ) -> None:
         super().__init__()
         channels, size, _ = image_shape(in_shape, "DCGANDiscriminator")
+        if pack < 1:
+            raise LightgenError(f"pack must be a positive integer; got {pack}")
+        channels *= pack
         base, n_down = dcgan_base_size(size, "DCGANDiscriminator")
         if not 0.0 <= dropout < 1.0:
             raise LightgenError(f"dropout must be in [0, 1); got {dropout}")
@@ -87,7 +102,16 @@ class DCGANDiscriminator(nn.Module):
                 layers.append(nn.Dropout(dropout))
         self.body = nn.Sequential(*layers)
         self.feature_dim = widths[-1] * base * base
-        self.head = nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False)  # base x base -> 1x1 logit
+        self.minibatch = (
+            MinibatchDiscrimination(self.feature_dim, minibatch_kernels, minibatch_kernel_dim)
+            if minibatch_kernels
+            else None
+        )
+        self.head = (
+            nn.Linear(self.minibatch.out_features, 1)
+            if self.minibatch is not None
+            else nn.Conv2d(widths[-1], 1, base, 1, 0, bias=False)  # base x base -> 1x1 logit
+        )
         self.apply(dcgan_init)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,4 +122,6 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(x)
+        if self.minibatch is not None:
+            return self.head(self.minibatch(h)).flatten()
         return self.head(h.view(h.shape[0], -1, *self.head.kernel_size)).flatten()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import nn
 
 from lightgen.errors import LightgenError
+from lightgen.nets.minibatch import MinibatchDiscrimination
 
 
 def _check_hidden(hidden: Sequence[int], what: str) -> list[int]:
@@ -24,17 +26,27 @@ def _check_hidden(hidden: Sequence[int], what: str) -> list[int]:
 
 
 class MLPGenerator(nn.Module):
-    """z (N, latent_dim) -> x (N, *out_shape) in [-1, 1] (tanh output)."""
+    """z (N, latent_dim) -> x (N, *out_shape): in [-1, 1] with ``output="tanh"``, unbounded with
+    ``"linear"`` (data outside [-1, 1], such as the toy 2-D mixtures of :mod:`lightgen.data.toy`)."""
 
-    def __init__(self, latent_dim: int, out_shape: Sequence[int], hidden: Sequence[int] = (256, 512)) -> None:
+    def __init__(
+        self,
+        latent_dim: int,
+        out_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 512),
+        output: Literal["tanh", "linear"] = "tanh",
+    ) -> None:
         super().__init__()
+        if output not in ("tanh", "linear"):
+            raise LightgenError(f"unknown MLPGenerator output {output!r}; expected 'tanh' or 'linear'")
         self.out_shape = tuple(int(s) for s in out_shape)
         layers: list[nn.Module] = []
         width = latent_dim
         for h in _check_hidden(hidden, "MLPGenerator"):
             layers += [nn.Linear(width, h), nn.ReLU(True)]
             width = h
-        layers += [nn.Linear(width, math.prod(self.out_shape)), nn.Tanh()]
+        # Identity keeps the parameter names of the tanh net (net.<i>.weight), so checkpoints match either way
+        layers += [nn.Linear(width, math.prod(self.out_shape)), nn.Tanh() if output == "tanh" else nn.Identity()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -42,9 +54,21 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x (N, *in_shape) -> logits (N,); dropout on every hidden layer (Goodfellow et al. 2014)."""
+    """x (N, *in_shape) -> logits (N,); dropout on every hidden layer (Goodfellow et al. 2014).
 
-    def __init__(self, in_shape: Sequence[int], hidden: Sequence[int] = (512, 256), dropout: float = 0.0) -> None:
+    ``minibatch_kernels`` > 0 puts a minibatch-discrimination layer (Salimans et al. 2016, sec. 3.2;
+    :mod:`lightgen.nets.minibatch`) before the output layer. ``features(x)`` gives the last hidden
+    layer's activations (N, hidden[-1]), for feature matching.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        hidden: Sequence[int] = (512, 256),
+        dropout: float = 0.0,
+        minibatch_kernels: int = 0,
+        minibatch_kernel_dim: int = 5,
+    ) -> None:
         super().__init__()
         if not 0.0 <= dropout < 1.0:
             raise LightgenError(f"dropout must be in [0, 1); got {dropout}")
@@ -56,12 +80,20 @@ class MLPDiscriminator(nn.Module):
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = h
+        self.feature_dim, self._body_layers = width, len(layers)
+        self.has_minibatch = bool(minibatch_kernels)
+        if self.has_minibatch:
+            layers.append(MinibatchDiscrimination(width, minibatch_kernels, minibatch_kernel_dim))
+            width = layers[-1].out_features
         layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*layers)  # parameter names as before the minibatch option existed
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
         if tuple(x.shape[1:]) != self.in_shape:
             raise LightgenError(
                 f"MLPDiscriminator was built for inputs of shape {self.in_shape}; got {tuple(x.shape[1:])}"
             )
-        return self.net(x.flatten(1)).flatten()
+        return self.net[: self._body_layers](x.flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net[self._body_layers :](self.features(x)).flatten()
