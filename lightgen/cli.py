@@ -4,7 +4,8 @@
     lightgen fit --model=DCGAN --data=MNIST           short names of every imported model/datamodule
     lightgen sample --ckpt last.ckpt --num 64 --out grid.png [--seed 0] [--label 3 | --class-grid]
     lightgen data prepare mnist|fashion-mnist|mnist-classifier|inception [--root data]
-    lightgen evaluate --ckpt last.ckpt --metrics fid,kid,cfid,modes,nn --out report.json
+    lightgen evaluate --ckpt last.ckpt --metrics fid,kid,cfid,modes,nn --out report.json [--html]
+    lightgen report runs/dcgan/version_0 [--out page.html]   one HTML page of a run (lightgen.report)
 
 Each ``fit`` gets its own versioned run folder, ``<run_root>/<run_name>/version_N``, holding
 ``config.yaml``, ``checkpoints/`` (``last.ckpt`` always), ``samples/`` and the logger's files, so
@@ -26,7 +27,6 @@ import importlib
 import os
 import re
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -34,13 +34,17 @@ from lightgen import __version__  # noqa: F401  (re-exported, as before)
 from lightgen.commands import (
     EXTRA_COMMANDS,  # noqa: F401  (re-exported, as before)
     check_preparer_name,
+    configs_parser,
     data_parser,
     evaluate_parser,
     parse_metrics,
+    report_parser,
     sample_parser,
     top_level_parser,
 )
+from lightgen.config_files import base_config_path, configs_listing, resolve_config_args
 from lightgen.errors import LightgenError
+from lightgen.quiet import quiet, take_verbose_flag
 
 # names that live in lightgen.lightning_cli (or that this module imported from lightning before), served lazily
 _LAZY = frozenset(
@@ -98,9 +102,9 @@ def launcher_run_id() -> str | None:
 
 
 def base_config_files() -> list[str]:
-    """configs/base.yaml, read before every config: $LIGHTGEN_BASE_CONFIG, else the checkout's own."""
-    path = Path(os.environ.get("LIGHTGEN_BASE_CONFIG", Path(__file__).resolve().parents[1] / "configs" / "base.yaml"))
-    return [str(path)] if path.is_file() else []
+    """base.yaml, read before every config: $LIGHTGEN_BASE_CONFIG, else the shipped one (lightgen.config_files)."""
+    path = base_config_path()
+    return [str(path)] if path is not None else []
 
 
 def sample_command(argv: list[str]) -> None:
@@ -142,6 +146,15 @@ def evaluate_command(argv: list[str]) -> Any:
     return evaluate(ns)
 
 
+def report_command(argv: list[str]) -> Any:
+    ns = report_parser().parse_args(argv)
+    from lightgen.report import write_report  # stdlib only: no torch, no lightning
+
+    path = write_report(ns.run_dir, ns.out, ns.eval)
+    print(f"wrote the run report {path} (open it in a browser)")
+    return path
+
+
 def user_error(exc: BaseException) -> LightgenError | None:
     """The LightgenError behind ``exc`` (jsonargparse wraps errors raised while building classes)."""
     seen: set[int] = set()
@@ -155,9 +168,8 @@ def user_error(exc: BaseException) -> LightgenError | None:
 
 def main(args: list[str] | None = None) -> None:
     """Entry point of the ``lightgen`` console script."""
-    # Lightning's own use of a torch API it deprecates: nothing a user can act on
-    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
-    argv = list(sys.argv[1:] if args is None else args)
+    argv = take_verbose_flag(list(sys.argv[1:] if args is None else args))
+    quiet()  # library noise off unless --verbose / LIGHTGEN_VERBOSE=1 (lightgen.quiet)
     if not argv or argv[0] in ("-h", "--help"):  # the top-level help, without lightning
         parser = top_level_parser()
         if argv:
@@ -172,10 +184,18 @@ def main(args: list[str] | None = None) -> None:
             data_command(argv[1:])
         elif argv[0] == "evaluate":
             evaluate_command(argv[1:])
+        elif argv[0] == "report":
+            report_command(argv[1:])
+        elif argv[0] == "configs":
+            configs_parser().parse_args(argv[1:])
+            print(configs_listing())
         else:
+            argv = resolve_config_args(argv)  # --config NAME: a local file, else the shipped config
             from lightgen.lightning_cli import run_lightning_cli
 
-            run_lightning_cli(args)  # None: LightningCLI reads sys.argv itself
+            if args is None:  # LightningCLI reads sys.argv itself (and DDP's launcher re-runs it)
+                sys.argv[1:] = argv
+            run_lightning_cli(None if args is None else argv)
     except Exception as exc:
         err = user_error(exc)
         if err is None:

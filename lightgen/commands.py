@@ -21,7 +21,7 @@ from lightgen import __version__
 from lightgen.errors import LightgenError
 
 LIGHTNING_COMMANDS = {
-    "fit": "train a model (`lightgen fit --help` lists every option; --config configs/dcgan.yaml)",
+    "fit": "train a model (`lightgen fit --help` lists every option; --config dcgan: a shipped config by name)",
     "validate": "run the validation loop of a model or a checkpoint (--ckpt_path)",
     "test": "held-out metrics of a model or a checkpoint, in a run folder of its own (--ckpt_path)",
     "predict": "run the predict loop of a model or a checkpoint (--ckpt_path)",
@@ -30,6 +30,8 @@ EXTRA_COMMANDS = {
     "sample": "write a grid of samples from a checkpoint",
     "data": "prepare datasets (`lightgen data prepare mnist`)",
     "evaluate": "metrics of a checkpoint (FID, KID, P/R, NLL, memorisation...) with a JSON report",
+    "report": "one self-contained HTML page of a run: config, curves, samples, metrics (`lightgen report RUN_DIR`)",
+    "configs": "list the shipped configs (`lightgen fit --config NAME`) with their one-line descriptions",
 }
 # the keys of lightgen.data.prepare.PREPARERS (which imports torchvision and lightning), sorted
 RESIZES = ("tf", "clean")  # --resize of `lightgen evaluate` (lightgen.metrics.fidelity.RESIZE_RULES)
@@ -42,7 +44,8 @@ METRICS = {
     "is": "Inception score (needs Inception's classifier head)",
     "cfid": "Fréchet distance in the domain classifier's penultimate features (MNIST-like data)",
     "modes": "per-class counts via the domain classifier: modes hit, KL from uniform (conditional models, "
-    "with cfid too: class_accuracy, the samples of class k classified as k)",
+    "with cfid too: class_accuracy, the samples of class k classified as k); on toy 2-D mixtures: modes hit, "
+    "high-quality share, reverse KL",
     "nn": "nearest-neighbour memorisation check (pixels and features) with a PNG",
     "ll": "exact NLL, or ELBO and importance-sampled log p(x), in nats and bits/dim",
     "parzen": "Parzen-window estimate (models without a likelihood; see Theis et al. 2016)",
@@ -75,7 +78,8 @@ def top_level_parser() -> argparse.ArgumentParser:
                 textwrap.fill(f"datamodules (--data=NAME): {datamodules}", 100, subsequent_indent="  "),
                 "",
                 "`lightgen COMMAND --help` lists the options of one command. Options before fit/validate/test/",
-                "predict (e.g. --config, --print_config) go to LightningCLI.",
+                "predict (e.g. --config, --print_config) go to LightningCLI. --verbose (any command; or",
+                "LIGHTGEN_VERBOSE=1) shows every library message, including the noise left out by default.",
             ]
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,6 +107,13 @@ def sample_parser() -> argparse.ArgumentParser:
         "samples of labels drawn uniformly)",
     )
     return parser
+
+
+def configs_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="lightgen configs",
+        description=EXTRA_COMMANDS["configs"] + "; a file of that name in the working directory wins.",
+    )
 
 
 def data_parser() -> argparse.ArgumentParser:
@@ -137,7 +148,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
     p.add_argument("--metrics", default="fid,kid,prc", help=f"comma-separated, from {','.join(METRICS)}")
-    p.add_argument("--num-samples", type=int, default=10000, help="generated samples for fid/kid/prc/cfid/modes")
+    p.add_argument(
+        "--num-samples",
+        type=int,
+        default=None,
+        help="generated samples for fid/kid/prc/cfid/modes (default 10000; 2500 on toy 2-D mixtures)",
+    )
     p.add_argument("--num-real", type=int, default=None, help="real images (default: as many as --num-samples)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="real split to compare with")
     p.add_argument(
@@ -170,4 +186,29 @@ def evaluate_parser() -> argparse.ArgumentParser:
     p.add_argument("--parzen-test", type=int, default=1000, help="test images scored")
     p.add_argument("--no-cache", action="store_true", help="recompute real-set features")
     p.add_argument("--out", default="report.json", help="JSON report to write")
+    p.add_argument(
+        "--html",
+        action="store_true",
+        help="also write the run's report page (lightgen report) beside the JSON, as <out>.html",
+    )
+    return p
+
+
+def report_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lightgen report",
+        description="Write one self-contained HTML page of a training run (images embedded, no network): the "
+        "resolved config, curves from its logs (CSV, TensorBoard, wandb offline), the sample grids over training, "
+        "VAE pictures, the latest evaluation report with its protocol cards, the nearest-neighbour picture.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (runs/<name>/version_N; runs/<name>: the latest)")
+    p.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
+    p.add_argument(
+        "--eval",
+        action="append",
+        default=[],
+        metavar="REPORT.json",
+        help="an evaluation report of this run (repeatable; also found: JSON reports in the run folder, and in "
+        "./ and ./outputs/ when their checkpoint is in the run folder)",
+    )
     return p

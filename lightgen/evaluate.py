@@ -15,9 +15,10 @@ binarization, value range; split, count, feature space, weights, resize rule).
 Metrics (see docs/evaluation.md): fid, kid, prc (Inception pool3, ``--resize tf`` or ``clean``; Heusel
 2017, Binkowski 2018, Kynkäänniemi 2019, whose P/R used VGG-16 fc2 features), is (refused: the offline
 Inception weights have no classifier head), cfid and modes (MNIST-like data: the domain classifier; a
-conditional model also gets ``class_accuracy``, per class), nn (memorisation), ll (exact NLL, or ELBO +
-importance-sampled log p(x)), parzen (Parzen window, for models without a likelihood; Theis et al. 2016
-warning).
+conditional model also gets ``class_accuracy``, per class; toy 2-D mixtures: modes hit within 3 std,
+high-quality share and reverse KL against the datamodule's ``mode_centers``, 2,500 samples by default),
+nn (memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)), parzen (Parzen window, for
+models without a likelihood; Theis et al. 2016 warning).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     if resize not in RESIZES:
         raise LightgenError(f"--resize must be one of {', '.join(RESIZES)}; got {resize!r}")
     for flag, value, low in (
-        ("--num-samples", ns.num_samples, 2),
+        ("--num-samples", ns.num_samples if ns.num_samples is not None else 2, 2),
         ("--num-real", ns.num_real if ns.num_real is not None else 2, 2),
         ("--batch-size", ns.batch_size, 1),
         ("--nn-num", ns.nn_num, 2),
@@ -164,6 +165,13 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     out = report.write_json(ns.out)
     report.print_table()
     print(f"wrote report to {out}")
+    if getattr(ns, "html", False):  # the run's page beside the JSON (lightgen.report imports nothing heavy)
+        from lightgen.report import write_report
+        from lightgen.report.artifacts import run_dir_of_checkpoint
+
+        html = out.with_suffix(".html") if out.suffix != ".html" else out.with_name(out.stem + "_page.html")
+        page = write_report(run_dir_of_checkpoint(ns.ckpt), html, [out], require_run=False)
+        print(f"wrote the run report {page} (open it in a browser)")
     return report
 
 

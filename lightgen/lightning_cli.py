@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from lightgen.cli import base_config_files, launcher_run_id, next_version_dir, w
 from lightgen.commands import EXTRA_COMMANDS
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
+from lightgen.quiet import verbose
 
 DDP_STRATEGY_NAMES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 
@@ -40,8 +42,24 @@ def _short_names(base: type) -> str:
     return ", ".join(sorted(names))
 
 
+class LightgenProgressBar(RichProgressBar):
+    """Lightning's Rich bar, with integer counters (``generator_steps``, ``*_epoch``...) shown as integers:
+    the bar formats every number as ``.3f``, and values logged through ``self.log`` arrive as floats."""
+
+    COUNTER = re.compile(r"(^|[/_])(steps?|epochs?|counts?)$")
+
+    def get_metrics(self, trainer: Any, pl_module: Any) -> dict[str, Any]:
+        items = super().get_metrics(trainer, pl_module)
+        for name, value in items.items():
+            if self.COUNTER.search(str(name)) and isinstance(value, int | float) and float(value).is_integer():
+                items[name] = str(int(value))
+        return items
+
+
 class LightgenCLI(LightningCLI):
     """LightningCLI with lightgen's run folders, links and default callbacks."""
+
+    run_folder: Path | None = None  # this command's run folder: the trainer's default_root_dir
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
@@ -54,8 +72,11 @@ class LightgenCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if self.subcommand:
+            self._root_from_default_root_dir(config)
             run_dir = self._run_dir(config, "version" if self.subcommand == "fit" else self.subcommand)
-            config.trainer.default_root_dir = str(run_dir)
+            # the trainer gets the run folder (instantiate_trainer); the saved config keeps what the user gave,
+            # so that running it again makes a new version beside this one, not a folder inside it
+            self.run_folder = run_dir
             if not config.checkpoint.dirpath:
                 config.checkpoint.dirpath = str(run_dir / "checkpoints")
             self._point_loggers_at(config, run_dir)
@@ -66,13 +87,37 @@ class LightgenCLI(LightningCLI):
                 print("lightgen: no wandb API key found; wandb runs offline (sync later with `wandb sync`)")
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
-        """The trainer, with a Rich progress bar unless bars are off or another bar was chosen."""
+        """The trainer in the run folder, with a Rich progress bar unless bars are off or another bar was
+        chosen; quiet unless verbose (lightgen.quiet): wandb is not handed Lightning's ``anonymous=None``."""
         trainer_config = self._get(self.config_init, "trainer", default={})
         callbacks = list(kwargs.get("callbacks", trainer_config.get("callbacks") or []))
         wants_bar = trainer_config.get("enable_progress_bar") is not False
         if wants_bar and not any(isinstance(cb, ProgressBar) for cb in callbacks):
-            kwargs["callbacks"] = [*callbacks, RichProgressBar()]
-        return super().instantiate_trainer(**kwargs)
+            kwargs["callbacks"] = [*callbacks, LightgenProgressBar()]
+        if self.run_folder is not None:
+            kwargs.setdefault("default_root_dir", str(self.run_folder))
+        trainer = super().instantiate_trainer(**kwargs)
+        if not verbose():
+            for logger in trainer.loggers:
+                init = getattr(logger, "_wandb_init", None)  # WandbLogger's arguments of wandb.init
+                if isinstance(init, dict) and init.get("anonymous", "") is None:
+                    del init["anonymous"]
+        return trainer
+
+    @staticmethod
+    def _root_from_default_root_dir(config: Any) -> None:
+        """``--trainer.default_root_dir DIR`` is the run root, as ``--run_root DIR``: the run folder is
+        ``DIR/<run_name>/version_N`` (Lightning's own default puts ``DIR/lightning_logs/version_N``). Both
+        options with different folders is a one-line error."""
+        root = config.trainer.get("default_root_dir")
+        if root is None or str(root) == "":
+            return
+        if str(config.run_root) not in ("runs", str(root)):
+            raise LightgenError(
+                f"--trainer.default_root_dir {root} and --run_root {config.run_root} both choose the folder "
+                "of the runs; give one (each run goes to <run_root>/<run_name>/version_N)"
+            )
+        config.run_root = str(root)
 
     def _run_dir(self, config: Any, kind: str) -> Path:
         name = config.get("run_name")

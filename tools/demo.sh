@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up .venv, prepare MNIST, train DCGAN on MNIST on the CPU for
-# a few minutes, then write a sample grid, a checkpoint and an evaluation report, saying where.
+# a few minutes, then write a sample grid, a checkpoint, an evaluation report and one HTML page of the
+# run (lightgen report; screenshot checked in headless Chromium when it is installed), saying where.
 # Environment: DEMO_EPOCHS (default 2), DEMO_RUN_ROOT (default runs), LIGHTGEN_DATA (default data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,3 +35,11 @@ echo "sample grid:  outputs/dcgan_mnist_grid.png  (grids during training: $run_d
 echo "metrics:      outputs/dcgan_mnist_report.json  (classifier FID, class coverage, memorisation; table above)"
 echo "neighbours:   outputs/dcgan_mnist_neighbours.png  (each sample, then its 5 nearest training images)"
 echo "run folder:   $run_dir  (config.yaml, wandb/ offline run: sync with 'wandb sync')"
+echo
+# one page with all of the above: config, curves, samples over training, metrics with their protocol cards
+.venv/bin/lightgen report "$run_dir" --eval outputs/dcgan_mnist_report.json --out outputs/dcgan_mnist_report.html
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+  tools/check_report.sh outputs/dcgan_mnist_report.html outputs/dcgan_mnist_report.png \
+    || echo "(headless Chromium could not screenshot the page; it is written all the same)"
+fi
+echo "report page:  outputs/dcgan_mnist_report.html  (open it in a browser; self-contained, works offline)"
