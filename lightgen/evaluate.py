@@ -84,10 +84,18 @@ def build_datamodule(checkpoint: dict[str, Any], data_root: str | None) -> Any:
     return cls(**args)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
+def resolve_device(name: str, auto: bool = True) -> torch.device:
+    """``--device name`` as a torch device ("auto": cuda if available), or a one-line LightgenError."""
+    if auto and name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        expected = "auto, cpu, cuda or cuda:N" if auto else "cpu, cuda or cuda:N"
+        raise LightgenError(f"--device {name!r} is not a torch device; expected {expected}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LightgenError(f"--device {name}: CUDA is not available here; use --device cpu")
+    return device
 
 
 @contextmanager

@@ -34,11 +34,16 @@ def imagenet_data(tmp: Path) -> list[str]:
     return ["--data.init_args.root", str(tmp / "data")]
 
 
+def toy_data(tmp: Path) -> list[str]:  # drawn in memory from a seed: only its size to keep tiny
+    return ["--data.init_args.num_train", "64", "--data.init_args.num_val", "16"]
+
+
 # datamodule class path -> builder of a tiny dataset in the real layout, returning CLI overrides
 DATA_BUILDERS: dict[str, Callable[[Path], list[str]]] = {
     "lightgen.data.MNIST": mnist_data,
     "lightgen.data.LSUN": lsun_data,
     "lightgen.data.ImageNet": imagenet_data,
+    "lightgen.data.GaussianMixture2D": toy_data,
 }
 
 

@@ -87,6 +87,8 @@ class SampleGrid(Callback):
     def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
         if batches_done == self._last_step or not isinstance(pl_module, GenerativeModel):
             return
+        if len(pl_module.data_shape) != 3:  # not images (2-D points: lightgen.callbacks.toy_scatter)
+            return
         self._last_step = batches_done
         with own_rng(pl_module):  # sampling must not change training
             samples, nrow = draw_grid_samples(pl_module, self.num_samples, self.nrow, self.seed)

@@ -4,5 +4,6 @@ from lightgen.data.base import GenerativeDataModule
 from lightgen.data.imagenet import ImageNet
 from lightgen.data.lsun import LSUN
 from lightgen.data.mnist import MNIST
+from lightgen.data.toy import GaussianMixture2D
 
-__all__ = ["GenerativeDataModule", "ImageNet", "LSUN", "MNIST"]
+__all__ = ["GaussianMixture2D", "GenerativeDataModule", "ImageNet", "LSUN", "MNIST"]

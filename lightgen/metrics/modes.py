@@ -21,7 +21,18 @@ from lightgen.errors import LightgenError
 def mixture_mode_coverage(
     samples: torch.Tensor, centers: torch.Tensor, std: float, min_count: int = 1
 ) -> dict[str, Any]:
-    """Modes hit within 3 std, share of high-quality samples, per-mode counts and KL from uniform.
+    """Modes hit within 3 std, share of high-quality samples, per-mode counts and the reverse KL.
+
+    Each sample is assigned to its nearest centre (Euclidean); it is high quality when that distance is
+    at most 3 ``std`` (3 standard deviations, not 3 variances; VEEGAN, PacGAN). With c_k the high-quality
+    samples assigned to mode k and H = sum_k c_k:
+
+    - ``modes_hit``: modes with c_k >= ``min_count`` (1: at least one high-quality sample).
+    - ``high_quality_share``: H / N.
+    - ``kl_from_uniform_nats``: the reverse KL of the mode histogram, KL(p_model || uniform) =
+      sum_k p_k log(M p_k) with p_k = c_k / H (0 log 0 = 0): 0 when every mode gets the same share,
+      log M when all high-quality samples sit in one mode, inf when no sample is high quality. (The
+      forward KL(uniform || p_model) would be infinite as soon as one mode is missed.)
 
     Args:
         samples: (N, 2) (or (N, D)) generated points.
@@ -29,6 +40,8 @@ def mixture_mode_coverage(
         std: the standard deviation of each component.
         min_count: high-quality samples a mode needs to count as hit.
     """
+    if not std > 0:
+        raise LightgenError(f"std must be a positive number; got {std}")
     if samples.dim() != 2 or centers.dim() != 2 or samples.shape[1] != centers.shape[1]:
         raise LightgenError(
             f"samples (N, D) and centers (M, D) must agree; got {tuple(samples.shape)} and {tuple(centers.shape)}"

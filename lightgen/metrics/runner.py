@@ -21,6 +21,8 @@ from lightgen.metrics.cache import cache_key, cached_features, data_selection, i
 from lightgen.metrics.report import Report
 
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
+DEFAULT_NUM_SAMPLES = 10000  # --num-samples when not given
+MIXTURE_NUM_SAMPLES = 2500  # ... on toy 2-D mixtures: the protocol of VEEGAN and PacGAN (Table 1)
 NN_CHUNK = 10000  # training images per chunk of the streamed memorisation check
 PRC_FEATURE_NOTE = (
     "Inception-v3 pool3 (2048-d) features; Kynkäänniemi et al. 2019 and torch-fidelity's default use "
@@ -57,10 +59,19 @@ class Evaluation:
         self.value_range = tuple(getattr(dm, "value_range", (0.0, 1.0)))
         self.extra = f"-bin_{dm.binarize}" if getattr(dm, "binarize", "none") != "none" else ""
         self.selection = data_selection(dm)
+        # toy 2-D mixtures (lightgen.data.toy) know their modes: "modes" is measured against them
+        self.mixture = getattr(dm, "mode_centers", None) is not None
+        if getattr(ns, "num_samples", None) is None:
+            ns.num_samples = MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES
 
     # ------------------------------------------------------------------ checks before any work
     def check(self) -> None:
         m = set(self.metrics)
+        if self.mixture and m - {"modes", "ll"}:
+            raise LightgenError(
+                f"metric(s) {','.join(sorted(m - {'modes', 'll'}))} are for images; {type(self.dm).__name__} serves "
+                "2-D points: use 'modes' (modes hit, high-quality share, reverse KL of the mode histogram)"
+            )
         if "is" in m:
             from lightgen.metrics.inception import has_classifier_head
 
@@ -77,7 +88,7 @@ class Evaluation:
                 "(binarized afresh per batch in training), so their likelihood is not the model's; use --split "
                 "test or val (binarized once, seeded)"
             )
-        if m & {"cfid", "modes"} and self.dataset not in CLASSIFIER_DATASETS:
+        if m & {"cfid", "modes"} and not self.mixture and self.dataset not in CLASSIFIER_DATASETS:
             raise LightgenError(
                 f"metrics cfid/modes need a domain classifier, available for {CLASSIFIER_DATASETS}; "
                 f"not for {self.dataset!r}"
@@ -165,6 +176,12 @@ class Evaluation:
         self.dm.setup("fit")
         m = set(self.metrics)
         ns = self.ns
+        if self.mixture:  # 2-D points: the known modes, no feature space (check() refused the image metrics)
+            if "modes" in m:
+                self.mixture_modes()
+            if "ll" in m:
+                self.likelihood()
+            return
         spaces: dict[str, fd.FeatureSpace] = {}
         self.spaces = spaces
         net = None
@@ -274,6 +291,34 @@ class Evaluation:
         card = self.card(space, len(probs), 0)
         card["real_split"] = "none (classifier trained on the training split)"
         self.report.add("modes", class_histogram(probs), **card)
+
+    def mixture_modes(self) -> None:
+        """Mode coverage of ``--num-samples`` samples (batch i seeded ``--seed`` + i) against the
+        datamodule's ``mode_centers`` and ``mode_std`` (:func:`lightgen.metrics.modes.mixture_mode_coverage`)."""
+        from lightgen.metrics.modes import mixture_mode_coverage
+
+        n, bs, seed = self.ns.num_samples, self.ns.batch_size, self.ns.seed
+        advance = self.task("samples (modes)", n)
+        parts = []
+        for i, start in enumerate(range(0, n, bs)):
+            with torch.no_grad():
+                parts.append(self.model.sample(min(bs, n - start), seed=seed + i).detach().float().cpu().flatten(1))
+            advance(len(parts[-1]))
+        std = float(self.dm.mode_std)
+        out = mixture_mode_coverage(torch.cat(parts), self.dm.mode_centers, std)
+        card = self.card(None, n, 0)
+        card.update(
+            real_split="none (the mixture's known centres and std)",
+            feature_extractor="none (the 2-D points themselves)",
+            resize_rule="none",
+            mode_std=std,
+            mode_assignment="nearest centre, Euclidean distance",
+            high_quality=f"distance to the nearest centre <= 3 std = {3 * std:g}",
+            mode_hit="at least 1 high-quality sample assigned to the mode",
+            kl_definition="reverse KL(p_model || uniform) = sum_k p_k log(M p_k), p_k the share of the "
+            "high-quality samples nearest mode k; inf when none is high quality",
+        )
+        self.report.add("modes", out, **card)
 
     def class_accuracy(self, probs: torch.Tensor, labels: torch.Tensor, space: fd.FeatureSpace) -> None:
         """A conditional model's samples classified as the class they were asked for, per class."""

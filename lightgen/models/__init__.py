@@ -3,6 +3,7 @@ names (``--model=DCGAN``) resolve to the subclasses of GenerativeModel imported 
 
 from lightgen.models.autoregressive import AutoregressiveModel
 from lightgen.models.base import GenerativeModel
+from lightgen.models.bigan import BiGAN
 from lightgen.models.conditional import ConditionalDCGAN, ConditionalGAN
 from lightgen.models.dcgan import DCGAN
 from lightgen.models.draw import DRAW
@@ -12,9 +13,11 @@ from lightgen.models.infogan_nets import InfoNetGAN
 from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
 from lightgen.models.pixelcnn import PixelCNN
+from lightgen.models.toy import ToyGAN
 from lightgen.models.vae import VAE
 
 __all__ = [
+    "BiGAN",
     "DCGAN",
     "DRAW",
     "FVBN",
@@ -29,4 +32,5 @@ __all__ = [
     "GenerativeModel",
     "InfoNetGAN",
     "PixelCNN",
+    "ToyGAN",
 ]
