@@ -9,6 +9,7 @@ from lightgen.models.dcgan import DCGAN
 from lightgen.models.draw import DRAW
 from lightgen.models.fvbn import FVBN, NARN
 from lightgen.models.gan import GAN
+from lightgen.models.infogan import InfoGAN
 from lightgen.models.infogan_nets import InfoNetGAN
 from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
@@ -30,6 +31,7 @@ __all__ = [
     "ConditionalDCGAN",
     "ConditionalGAN",
     "GenerativeModel",
+    "InfoGAN",
     "InfoNetGAN",
     "PixelCNN",
     "ToyGAN",

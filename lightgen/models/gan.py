@@ -257,15 +257,23 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         """D as the objective sees it, with the conditioning of ``latent`` bound."""
         return BoundCritic(self, latent)
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor, latent: Latent, regularize: bool = True) -> LossDict:
-        """The objective's J(D) (plus its regularisers due at this D step when ``regularize``)."""
+    def d_loss(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        latent: Latent,
+        regularize: bool = True,
+        critic: BoundCritic | None = None,
+    ) -> LossDict:
+        """The objective's J(D) (plus its regularisers due at this D step when ``regularize``), D seen
+        through ``critic`` (default :meth:`critic` of the latent; InfoGAN passes one that also keeps Q)."""
         gen, scale = None, 1.0
         if regularize and self.objective.regularizers:
             rank = self.trainer.global_rank if self._trainer else 0
             gen = self.random_stream(self.batches_seen, PENALTY_KEY, rank)
             scaler = self._grad_scaler()
             scale = float(scaler.get_scale()) if scaler is not None else 1.0
-        critic = self.critic(latent)
+        critic = critic if critic is not None else self.critic(latent)
         return self.objective.d_loss(critic, real, fake, self.discriminator_steps, gen, regularize, scale)
 
     def g_loss(self, fake: torch.Tensor, latent: Latent, real: torch.Tensor | None = None) -> LossDict:
