@@ -113,10 +113,19 @@ def sample_command(argv: list[str]) -> None:
         raise LightgenError(f"--num and --nrow must be positive integers; got {ns.num} and {ns.nrow}")
     if ns.label is not None and ns.class_grid:
         raise LightgenError("--label and --class-grid exclude each other: one class, or a row per class")
+    out = Path(ns.out)
+    if out.is_dir():
+        raise LightgenError(f"--out {ns.out} is a folder; expected an image file name such as {out / 'samples.png'}")
+    from PIL import Image
+
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise LightgenError(f"--out {ns.out}: expected an image file name ending in .png (or .jpg, .webp...)")
     from lightgen.callbacks.sample_grid import save_sample_grid  # torch and lightning: after parsing
     from lightgen.checkpoint import load_model
+    from lightgen.evaluate import resolve_device
 
-    model = load_model(ns.ckpt).to(ns.device)
+    device = resolve_device(ns.device, auto=False)
+    model = load_model(ns.ckpt).to(device)
     name, classes = type(model).__name__, int(getattr(model, "num_classes", 0) or 0)
     if ns.label is not None and not classes:
         raise LightgenError(f"--label needs a conditional model; {name} is unconditional")
@@ -133,7 +142,10 @@ def sample_command(argv: list[str]) -> None:
 def data_command(argv: list[str]) -> None:
     ns = data_parser().parse_args(argv)
     check_preparer_name(ns.name)
-    from lightgen.data.prepare import prepare  # torchvision and lightning: after parsing
+    root = Path(ns.root if ns.root is not None else os.environ.get("LIGHTGEN_DATA", "data")).expanduser()
+    if root.exists() and not root.is_dir():  # as lightgen.data.base.resolve_root finds it
+        raise LightgenError(f"data root {root} is a file; expected a folder (created if missing)")
+    from lightgen.preparers import prepare  # the registry; the preparer's module (torch...) loads on call
 
     prepare(ns.name, ns.root)
 

@@ -6,8 +6,10 @@ answered from here before anything heavy is imported. Names that the heavy modul
 statically and checked against them by tests/test_startup.py:
 
 - model and datamodule short names: the ``__all__`` of ``lightgen/models/__init__.py`` and
-  ``lightgen/data/__init__.py``, read with :mod:`ast` (the registry is what those files import);
-- the dataset names of ``lightgen data prepare`` (``lightgen.data.prepare.PREPARERS``).
+  ``lightgen/data/__init__.py``, read with :mod:`ast` (the registry is what those files import).
+
+The names of ``lightgen data prepare`` come from :mod:`lightgen.preparers`, the registry itself, which is
+stdlib-only and so needs no static copy.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from lightgen import __version__
 from lightgen.errors import LightgenError
+from lightgen.preparers import PREPARER_NAMES  # the registry's sorted keys (stdlib only: light)
 
 LIGHTNING_COMMANDS = {
     "fit": "train a model (`lightgen fit --help` lists every option; --config dcgan: a shipped config by name)",
@@ -33,9 +36,7 @@ EXTRA_COMMANDS = {
     "report": "one self-contained HTML page of a run: config, curves, samples, metrics (`lightgen report RUN_DIR`)",
     "configs": "list the shipped configs (`lightgen fit --config NAME`) with their one-line descriptions",
 }
-# the keys of lightgen.data.prepare.PREPARERS (which imports torchvision and lightning), sorted
 RESIZES = ("tf", "clean")  # --resize of `lightgen evaluate` (lightgen.metrics.fidelity.RESIZE_RULES)
-PREPARER_NAMES = ("fashion-mnist", "fashion-mnist-classifier", "inception", "mnist", "mnist-classifier")
 
 METRICS = {
     "fid": "Fréchet Inception distance (Heusel et al. 2017)",
@@ -126,7 +127,7 @@ def data_parser() -> argparse.ArgumentParser:
 
 
 def check_preparer_name(name: str) -> None:
-    """The one-line error of ``lightgen data prepare`` for an unknown dataset (as lightgen.data.prepare gives)."""
+    """The one-line error of ``lightgen data prepare`` for an unknown dataset (as lightgen.preparers gives)."""
     if name not in PREPARER_NAMES:
         raise LightgenError(
             f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARER_NAMES)}"

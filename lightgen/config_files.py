@@ -58,8 +58,13 @@ def base_config_path() -> Path | None:
 def resolve_config(value: str) -> tuple[str, Path | None]:
     """The file that ``--config value`` means: ``(value, None)`` when it is a file here (or YAML text),
     else ``(path, path)`` of the shipped config of that name. An unknown name is a one-line LightgenError."""
-    if not _NAME_LIKE.fullmatch(value) or Path(value).expanduser().is_file():
+    if not _NAME_LIKE.fullmatch(value):
         return value, None
+    if Path(value).expanduser().is_file():
+        check_config_file(Path(value).expanduser())
+        return value, None
+    if Path(value).expanduser().is_dir():
+        raise LightgenError(f"config {value!r} is a folder; expected a YAML file (or a shipped config name)")
     name = Path(value).name
     stem = name[: -len(Path(name).suffix)] if Path(name).suffix in (".yaml", ".yml") else name
     parent = Path(value).parent
@@ -70,6 +75,31 @@ def resolve_config(value: str) -> tuple[str, Path | None]:
         f"config {value!r} is neither a file here nor a shipped config; shipped configs: {', '.join(shipped)} "
         "(`lightgen configs` describes them)"
     )
+
+
+def check_config_file(path: Path) -> None:
+    """A one-line LightgenError naming ``path`` unless it is readable YAML holding a mapping:
+    jsonargparse's own messages for these name neither the file nor the line."""
+    import yaml  # jsonargparse's YAML library; imported here to keep `lightgen configs` light
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise LightgenError(f"config {path} cannot be read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise LightgenError(f"config {path} is not a text file; expected a YAML file") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise LightgenError(f"config {path} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        raise LightgenError(f"config {path} is empty; expected a mapping of options (trainer:, model:, data:, ...)")
+    if not isinstance(data, dict):
+        raise LightgenError(
+            f"config {path} holds a YAML {type(data).__name__}; expected a mapping of options "
+            "(trainer:, model:, data:, ...)"
+        )
 
 
 def resolve_config_args(argv: list[str]) -> list[str]:

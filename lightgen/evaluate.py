@@ -27,6 +27,7 @@ import argparse
 import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,6 +36,7 @@ from lightgen.checkpoint import load_checkpoint, load_model
 from lightgen.commands import METRICS, RESIZES, parse_metrics  # noqa: F401  (kept light for `lightgen evaluate --help`)
 from lightgen.commands import evaluate_parser as build_parser
 from lightgen.errors import LightgenError
+from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report, software_versions
 
 INCEPTION_METRICS = {"fid", "kid", "prc", "is"}
@@ -122,26 +124,17 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     """Run the evaluation described by parsed arguments ``ns``; returns the report (also written to --out)."""
     from lightgen.metrics.runner import Evaluation  # the metric runs; split out to keep files small
 
-    metrics = parse_metrics(ns.metrics)
-    resize = getattr(ns, "resize", "tf")
-    if resize not in RESIZES:
-        raise LightgenError(f"--resize must be one of {', '.join(RESIZES)}; got {resize!r}")
-    for flag, value, low in (
-        ("--num-samples", ns.num_samples if ns.num_samples is not None else 2, 2),
-        ("--num-real", ns.num_real if ns.num_real is not None else 2, 2),
-        ("--batch-size", ns.batch_size, 1),
-        ("--nn-num", ns.nn_num, 2),
-        ("--ll-k", ns.ll_k, 1),
-        ("--parzen-samples", ns.parzen_samples, 1),
-    ):
-        if value < low:
-            raise LightgenError(f"{flag} must be at least {low}; got {value}")
+    # every value typed and checked (one line naming the flag); the metrics layer takes no argparse
+    options = EvaluationOptions.from_namespace(ns)
+    for flag, value, example in (("--out", ns.out, "report.json"), ("--nn-png", getattr(ns, "nn_png", None), "nn.png")):
+        if value is not None and Path(value).is_dir():  # refused now, not after the whole evaluation
+            raise LightgenError(f"{flag} {value} is a folder; expected a file name such as {Path(value) / example}")
+    device = resolve_device(ns.device)  # a bad --device is refused before the checkpoint is read
     checkpoint = load_checkpoint(ns.ckpt)
     model = load_model(ns.ckpt)
     weights = load_ema(model, checkpoint)
     if weights == "raw":  # a GAN trained with ema_decay samples with its own generator_ema
         weights = getattr(model, "sampling_weights", "raw")
-    device = resolve_device(ns.device)
     model = model.to(device).eval()
     dm = build_datamodule(checkpoint, ns.data_root)
     meta = checkpoint.get("lightgen", {})
@@ -169,7 +162,7 @@ def evaluate(ns: argparse.Namespace, progress: bool = True) -> Report:
     }
     report = Report(str(ns.ckpt), type(model).__name__, common)
     with progress_bar(progress) as task:
-        Evaluation(ns, metrics, model, dm, report, task, device).run()
+        Evaluation(options, model, dm, report, task, device).run()
     out = report.write_json(ns.out)
     report.print_table()
     print(f"wrote report to {out}")

@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from jsonargparse import lazy_instance
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 import lightgen.data  # noqa: F401  (imports register the datamodules' short names)
 import lightgen.models  # noqa: F401  (imports register the models' short names)
@@ -26,6 +29,7 @@ from lightgen.cli import base_config_files, launcher_run_id, next_version_dir, w
 from lightgen.commands import EXTRA_COMMANDS
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
+from lightgen.parse_errors import one_line
 from lightgen.quiet import verbose
 
 DDP_STRATEGY_NAMES = ("ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
@@ -56,10 +60,97 @@ class LightgenProgressBar(RichProgressBar):
         return items
 
 
+def _known_classes(base_path: str) -> str:
+    """The short names of lightgen's classes under ``base_path`` (for an unknown ``--model NAME``...)."""
+    module, _, name = base_path.rpartition(".")
+    try:
+        names = _short_names(getattr(sys.modules[module], name)).split(", ")
+    except (KeyError, AttributeError, TypeError):
+        return ""
+    return ", ".join(n for n in names if n and not n.startswith("_"))
+
+
+class LightgenArgumentParser(LightningArgumentParser):
+    """LightningCLI's parser, whose errors are one line (``lightgen: error: ...``, exit 2) naming the option,
+    the value and what was expected, instead of the command's 80-line usage and jsonargparse's nested error
+    tree (lightgen.parse_errors); ``--verbose`` (or JSONARGPARSE_DEBUG) shows those as they are."""
+
+    config_files: tuple[str, ...] = ()  # the --config files of this command line (set by LightgenCLI)
+
+    def error(self, message: str, ex: Exception | None = None) -> Any:
+        from jsonargparse._common import debug_mode_active
+
+        if not self.exit_on_error or debug_mode_active() or verbose():
+            return super().error(message, ex)
+        prog = (getattr(ex, "subcommand_parser", None) or self).prog.split()
+        command = next((w for w in reversed(prog) if w in ("fit", "validate", "test", "predict")), "fit")
+        line = one_line(message, command, _known_classes)
+        found = re.fullmatch(r"Subcommand '\w+' does not accept option '([^']+)'", line)
+        if found:  # a top-level key of a config file: name the file
+            files = [f for f in self.config_files if _top_level_keys(f) and found.group(1) in _top_level_keys(f)]
+            source = f"config {files[-1]}" if files else "the config"
+            line = f"{source} sets {found.group(1)!r}, which is not an option of `lightgen {command}`"
+        if line.startswith("the following arguments are required"):
+            line += " (give --config FILE, or --model NAME and --data NAME)"
+        elif line.startswith(("unrecognized arguments", "Subcommand", "config", "the config")):
+            line += f" (`lightgen {command} --help` lists the options)"
+        sys.stderr.write(f"lightgen: error: {line}\n")
+        self.exit(2)
+
+
+def _top_level_keys(path: str) -> set[str]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return set()
+    return set(data) if isinstance(data, dict) else set()
+
+
 class LightgenCLI(LightningCLI):
     """LightningCLI with lightgen's run folders, links and default callbacks."""
 
     run_folder: Path | None = None  # this command's run folder: the trainer's default_root_dir
+
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        argv = list(sys.argv[1:] if args is None else args) if not isinstance(args, dict) else []
+        files = [v for f, v in zip(argv, argv[1:]) if f in ("--config", "-c")]
+        files += [a.split("=", 1)[1] for a in argv if a.startswith("--config=")]
+        LightgenArgumentParser.config_files = tuple(files)
+        super().parse_arguments(parser, args)
+
+    def _parse_ckpt_path(self) -> None:
+        """``--ckpt_path FILE`` is read as lightgen reads every checkpoint (a one-line error for a missing,
+        corrupt, foreign or code-carrying file) and must hold the config's model class; then Lightning
+        takes the model's hyper-parameters from it as usual. Lightning's own names (``last``, ``best``,
+        ``hpc``, ``registry...``) and remote URLs are left to Lightning."""
+        from lightgen.checkpoint import load_checkpoint, resolve_model_class
+        from lightgen.errors import CheckpointError
+        from lightgen.models.base import CHECKPOINT_KEY
+
+        subcommand = self.config.get("subcommand")
+        path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if (
+            path
+            and str(path) not in ("last", "best", "hpc")
+            and not str(path).startswith("registry")
+            and "://" not in str(path)
+        ):
+            meta = load_checkpoint(path).get(CHECKPOINT_KEY)
+            if not isinstance(meta, dict) or "class_path" not in meta:
+                raise CheckpointError(
+                    f"--ckpt_path {path} is not a lightgen checkpoint (no '{CHECKPOINT_KEY}' metadata)"
+                )
+            saved = resolve_model_class(str(meta["class_path"]))
+            wanted = str(self.config[subcommand].model.class_path)
+            module, _, name = wanted.rpartition(".")
+            if saved is not getattr(sys.modules.get(module), name, None):  # the config's class is imported
+                raise CheckpointError(
+                    f"--ckpt_path {path} holds a {saved.__name__} ({meta['class_path']}), but the config's model is "
+                    f"{wanted}; resume with the config the checkpoint was trained with"
+                )
+        super()._parse_ckpt_path()
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument("--run_root", type=str, default="runs", help="folder under which runs are written")
@@ -96,7 +187,29 @@ class LightgenCLI(LightningCLI):
             kwargs["callbacks"] = [*callbacks, LightgenProgressBar()]
         if self.run_folder is not None:
             kwargs.setdefault("default_root_dir", str(self.run_folder))
-        trainer = super().instantiate_trainer(**kwargs)
+        try:
+            trainer = super().instantiate_trainer(**kwargs)
+        except (MisconfigurationException, ValueError, TypeError) as err:
+            user = self._trainer_option_error(err, trainer_config)
+            if user is None:
+                raise
+            raise user from None
+        return self._quiet_wandb(trainer)
+
+    @staticmethod
+    def _trainer_option_error(err: Exception, trainer_config: Any) -> LightgenError | None:
+        """Lightning's refusal of a trainer option, as one LightgenError naming the option's value; None (the
+        error keeps its traceback) when lightgen's own code ran below this call (a bug, not bad input)."""
+        lightgen_dir = str(Path(__file__).resolve().parent)
+        frames = traceback.extract_tb(err.__traceback__)[1:]  # [0]: this method's caller, instantiate_trainer
+        if not frames or any(str(Path(f.filename).resolve()).startswith(lightgen_dir) for f in frames):
+            return None
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        named = [n for n in re.findall(r"`(\w+)(?:=[^`]*)?`", text) if n in trainer_config]
+        given = ", ".join(f"--trainer.{n} {trainer_config[n]!r}" for n in dict.fromkeys(named))
+        return LightgenError(f"bad trainer option{f' ({given})' if given else ''}: {text}")
+
+    def _quiet_wandb(self, trainer: Any) -> Any:
         if not verbose():
             for logger in trainer.loggers:
                 init = getattr(logger, "_wandb_init", None)  # WandbLogger's arguments of wandb.init
@@ -207,6 +320,7 @@ def run_lightning_cli(args: list[str] | None) -> LightgenCLI:
     return LightgenCLI(
         GenerativeModel,
         LightningDataModule,
+        parser_class=LightgenArgumentParser,
         subclass_mode_model=True,
         subclass_mode_data=True,
         trainer_defaults=default_trainer_config(),

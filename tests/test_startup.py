@@ -95,12 +95,14 @@ def test_lightgen_cli_and_errors_import_light() -> None:
 
 
 def test_static_name_lists_equal_the_real_registries() -> None:
-    """The fast help's model/datamodule names are what `lightgen fit` resolves; the prepare names are PREPARERS."""
+    """The fast help's model/datamodule names are what `lightgen fit` resolves; the prepare names are the keys
+    of lightgen.preparers.PREPARERS, each resolving to a callable in its layer's module."""
     code = (
         "import json, sys\n"
         "from lightning.pytorch import LightningDataModule\n"
         "from lightgen.cli import LightgenCLI, _short_names\n"  # the lazy names of lightgen.cli still resolve
-        "from lightgen.data.prepare import PREPARERS\n"
+        "from lightgen.preparers import PREPARERS, preparer\n"
+        "assert all(callable(preparer(name)) for name in PREPARERS)\n"
         "from lightgen.models.base import GenerativeModel\n"
         "assert LightgenCLI.__module__ == 'lightgen.lightning_cli'\n"
         "print(json.dumps({'models': _short_names(GenerativeModel), 'data': _short_names(LightningDataModule),"

@@ -15,6 +15,9 @@ from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
+
+from lightgen.errors import LightgenError
 
 # lightgen's GAN loop steps its optimizers inside training_step on purpose; the post-step state is
 # the state to save, so Lightning's advice about pre-optimization state does not apply.
@@ -25,7 +28,10 @@ class RunCheckpoint(ModelCheckpoint):
     """ModelCheckpoint (``save_last=True`` by default) plus a ``last.ckpt`` of the final step."""
 
     def __init__(self, *args: Any, save_last: bool | None = True, **kwargs: Any) -> None:
-        super().__init__(*args, save_last=save_last, **kwargs)
+        try:
+            super().__init__(*args, save_last=save_last, **kwargs)
+        except MisconfigurationException as err:  # a bad --checkpoint.* value: one line, as lightgen's errors
+            raise LightgenError(f"bad --checkpoint option: {err}") from None
 
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any, **kwargs: Any) -> None:
         super().on_train_batch_end(trainer, pl_module, *args, **kwargs)

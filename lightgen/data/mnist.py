@@ -13,6 +13,8 @@ a scale. Binarization follows the two protocols of the likelihood literature:
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -42,8 +44,41 @@ class ImageTensors(Dataset):
         return x.mul_(self.high - self.low).add_(self.low), int(self.labels[index])
 
 
+# the raw files torchvision reads for each split (train=True / False): images, labels
+IDX_FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+def check_idx_file(path: Path, fix: str) -> int:
+    """The item count of an uint8 IDX file (header: 0, 0, 0x08, ndim, then ndim big-endian sizes), or a
+    one-line LightgenError naming the file when its header or length is wrong (a truncated copy)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+        dims = f.read(4 * head[3]) if len(head) == 4 else b""
+    if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= head[3] <= 3 or len(dims) != 4 * head[3]:
+        raise LightgenError(f"{path} is not an uint8 IDX file (bad header: corrupt or truncated); {fix}")
+    sizes = [int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4)]
+    expected = 4 + len(dims) + math.prod(sizes)
+    if path.stat().st_size != expected:
+        raise LightgenError(
+            f"{path} holds {path.stat().st_size} bytes where its IDX header {tuple(sizes)} needs {expected} "
+            f"(truncated or corrupt); {fix}"
+        )
+    return sizes[0]
+
+
 def load_idx(root: Any, dataset: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images (N, 1, 28, 28) and int64 labels of one split, or a one-line error naming the fix."""
+    """uint8 images (N, 1, 28, 28) and int64 labels of one split, or a one-line error naming the fix (a
+    missing dataset) or the file (a corrupt or truncated one, found before torchvision reads it)."""
+    raw = Path(str(root)) / _TORCHVISION[dataset].__name__ / "raw"
+    fix = f"run `lightgen data prepare {dataset} --root {root}` again (it verifies the files)"
+    names = IDX_FILES[train]
+    if all((raw / n).is_file() for n in names):
+        counts = [check_idx_file(raw / n, fix) for n in names]
+        if counts[0] != counts[1]:
+            raise LightgenError(f"{raw / names[0]} holds {counts[0]} images but {names[1]} {counts[1]} labels; {fix}")
     try:
         ds = _TORCHVISION[dataset](str(root), train=train, download=False)
     except RuntimeError as err:

