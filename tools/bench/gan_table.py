@@ -1,8 +1,8 @@
 """GAN objectives beside Lucic et al. 2018 ("Are GANs Created Equal? A Large-Scale Study", Table 2 / fig. 4)
-at a small CPU budget: MM, NS, LSGAN, WGAN, WGAN-GP and DRAGAN on MNIST and Fashion-MNIST.
+at a small CPU budget: MM, NS, LSGAN, WGAN, WGAN-GP, DRAGAN and BEGAN on MNIST and Fashion-MNIST.
 
-Every model is :class:`~lightgen.models.infogan_nets.InfoNetGAN` (the InfoGAN MNIST networks Lucic et al. used
-for all models, z of size 64), batch 64, data in [-1, 1], trained from the same seed on the same data order
+Every model but BEGAN is :class:`~lightgen.models.infogan_nets.InfoNetGAN` (the InfoGAN MNIST networks Lucic et
+al. used for all models, z of size 64), batch 64, data in [-1, 1], trained from the same seed on the same data order
 (the datamodule's seeded sampler) for the same number of training batches ``--steps`` (the same data, as
 Lucic et al.'s fixed 20 epochs; every batch is one D step, so WGAN and WGAN-GP, with 5 critic steps per
 generator step, make ``--steps / 5`` generator steps, the others ``--steps``). Settings are the papers':
@@ -11,6 +11,9 @@ generator step, make ``--steps / 5`` generator steps, the others ``--steps``). S
     WGAN                    RMSprop(5e-5), clip 0.01, 5 critic steps (Arjovsky et al. 2017)
     WGAN-GP                 Adam(1e-4, betas (0, 0.9)), lambda 10, 5 critic steps, no norm in the critic
                             (Gulrajani et al. 2017, Algorithm 1)
+    BEGAN                   its own autoencoder D and decoder G (:class:`~lightgen.models.BEGAN`, n = 32,
+                            h = z = 64), Adam(1e-4, betas (0.5, 0.999)), gamma 0.5, lambda_k 0.001
+                            (Berthelot et al. 2017, sec. 4.1)
 
 Lucic et al. report each model's best FID over a large hyper-parameter search (20 epochs, 10k samples vs
 10k test images); this script trains one setting per model, briefly. Each trained model is saved as a
@@ -40,11 +43,13 @@ from lightgen.data.mnist import MNIST
 from lightgen.errors import NonFiniteLossError
 from lightgen.evaluate import build_parser, evaluate
 from lightgen.losses import objectives as obj
-from lightgen.models import InfoNetGAN
+from lightgen.losses.began import BEGANObjective
+from lightgen.models import BEGAN, InfoNetGAN
 
 ADAM_DCGAN = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
 ADAM_WGAN_GP = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9))
 RMSPROP_WGAN = partial(torch.optim.RMSprop, lr=5e-5)
+ADAM_BEGAN = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))
 # name -> (objective factory, d_steps, optimizer of both players, D norm)
 OBJECTIVES: dict[str, tuple[Any, int, Any, str]] = {
     "MM": (obj.Minimax, 1, ADAM_DCGAN, "batch"),
@@ -53,10 +58,19 @@ OBJECTIVES: dict[str, tuple[Any, int, Any, str]] = {
     "WGAN": (partial(obj.WassersteinClip, clip=0.01), 5, RMSPROP_WGAN, "batch"),
     "WGAN-GP": (partial(obj.WassersteinGP, gp_weight=10.0), 5, ADAM_WGAN_GP, "none"),
     "DRAGAN": (partial(obj.DRAGAN, penalty_weight=10.0), 1, ADAM_DCGAN, "batch"),
+    "BEGAN": (BEGANObjective, 1, ADAM_BEGAN, "none"),  # norm unused: BEGAN's nets have none
 }
 LUCIC_BEST_FID = {  # Lucic et al. 2018: best FID over their search, 20 epochs, 10k samples vs 10k test images
-    "mnist": {"MM": 9.8, "NS": 6.8, "LSGAN": 7.8, "WGAN": 6.7, "WGAN-GP": 20.3, "DRAGAN": 7.6},
-    "fashion-mnist": {"MM": 29.6, "NS": 26.5, "LSGAN": 30.7, "WGAN": 21.5, "WGAN-GP": 24.5, "DRAGAN": 27.7},
+    "mnist": {"MM": 9.8, "NS": 6.8, "LSGAN": 7.8, "WGAN": 6.7, "WGAN-GP": 20.3, "DRAGAN": 7.6, "BEGAN": 13.1},
+    "fashion-mnist": {
+        "MM": 29.6,
+        "NS": 26.5,
+        "LSGAN": 30.7,
+        "WGAN": 21.5,
+        "WGAN-GP": 24.5,
+        "DRAGAN": 27.7,
+        "BEGAN": 22.9,
+    },
 }
 
 
@@ -70,16 +84,17 @@ def train(dataset: str, name: str, args: argparse.Namespace, folder: Path) -> di
     """Train one model on ``args.steps`` batches; returns its checkpoint path and timings."""
     make_objective, d_steps, optimizer, norm = OBJECTIVES[name]
     L.seed_everything(args.seed, verbose=False)
-    model = InfoNetGAN(
-        (1, 28, 28),
-        latent_dim=64,
-        d_norm=norm,
+    common: dict[str, Any] = dict(
         objective=make_objective(),
         d_steps=d_steps,
         g_optimizer=optimizer,
         d_optimizer=optimizer,
         max_generator_steps=max(1, args.steps // d_steps),
     )
+    if name == "BEGAN":  # an autoencoder D: BEGAN's own networks, not InfoGAN's
+        model: InfoNetGAN | BEGAN = BEGAN((1, 28, 28), latent_dim=64, width=32, hidden_dim=64, **common)
+    else:
+        model = InfoNetGAN((1, 28, 28), latent_dim=64, d_norm=norm, **common)
     trainer = bench_trainer()
     start = time.perf_counter()
     row: dict[str, Any] = {"dataset": dataset, "objective": name, "d_steps": d_steps, "d_norm": norm}
