@@ -12,6 +12,7 @@ from lightgen.models.fvbn import FVBN, NARN
 from lightgen.models.gan import GAN
 from lightgen.models.infogan import InfoGAN
 from lightgen.models.infogan_nets import InfoNetGAN
+from lightgen.models.lapgan import LAPGAN
 from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
 from lightgen.models.pixelcnn import PixelCNN
@@ -25,6 +26,7 @@ __all__ = [
     "DRAW",
     "FVBN",
     "GAN",
+    "LAPGAN",
     "MADE",
     "NADE",
     "NARN",
