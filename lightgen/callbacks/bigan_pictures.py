@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from torchvision.utils import save_image
 
-from lightgen.callbacks.image_logging import crossed_interval, logging_step, own_rng, write_picture
+from lightgen.callbacks.image_logging import own_rng, write_picture
+from lightgen.callbacks.periodic import PeriodicPicture
 from lightgen.callbacks.sample_grid import to_grid
 from lightgen.errors import LightgenError
 
@@ -51,7 +52,7 @@ def held_out_images(trainer: Trainer, n: int) -> torch.Tensor | None:
     return None
 
 
-class BiGANPictures(Callback):
+class BiGANPictures(PeriodicPicture):
     """Every ``every_n_steps`` training batches and when training ends, write x beside G(E(x)) for the
     first ``num_images`` test images to ``<log_dir>/pictures/reconstructions_step_XXXXXXX.png`` and log it
     to the active logger (wandb / TensorBoard; CSV runs keep the PNGs). Models without ``reconstruct``
@@ -67,29 +68,19 @@ class BiGANPictures(Callback):
         if every_n_steps < 1 or num_images < 1 or pairs_per_row < 1:
             got = f"{every_n_steps}, {num_images}, {pairs_per_row}"
             raise LightgenError(f"BiGANPictures needs positive every_n_steps, num_images and pairs_per_row; got {got}")
-        self.every_n_steps, self.num_images, self.pairs_per_row = every_n_steps, num_images, pairs_per_row
-        self._last_step = -1
+        super().__init__(every_n_steps)
+        self.num_images, self.pairs_per_row = num_images, pairs_per_row
         self.last_path: Path | None = None
 
-    def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
-        if batches_done == self._last_step or not hasattr(pl_module, "reconstruct"):
-            return
-        if len(getattr(pl_module, "data_shape", ())) != 3:
-            return
+    def draw(self, trainer: Trainer, pl_module: LightningModule) -> bool:
+        if not hasattr(pl_module, "reconstruct") or len(getattr(pl_module, "data_shape", ())) != 3:
+            return False
         x = held_out_images(trainer, self.num_images)
         if x is None:
-            return
-        self._last_step = batches_done
+            return False
         with own_rng(pl_module):  # drawing must not change training
             grid = reconstruction_grid(pl_module, x, self.pairs_per_row)
         self.last_path = (
             write_picture(trainer, grid, "pictures", "reconstructions", "reconstructions") or self.last_path
         )
-
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        batches_done = logging_step(trainer) + 1
-        if crossed_interval(self._last_step, batches_done, self.every_n_steps):
-            self._write(trainer, pl_module, batches_done)
-
-    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer, pl_module, logging_step(trainer))
+        return True

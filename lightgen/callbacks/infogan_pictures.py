@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 
-from lightgen.callbacks.image_logging import crossed_interval, logging_step, own_rng, write_picture
+from lightgen.callbacks.image_logging import own_rng, write_picture
+from lightgen.callbacks.periodic import PeriodicPicture
 from lightgen.callbacks.sample_grid import to_grid
 from lightgen.errors import LightgenError
 
@@ -53,7 +54,7 @@ def code_pictures(
     return pictures
 
 
-class InfoGANPictures(Callback):
+class InfoGANPictures(PeriodicPicture):
     """Every ``every_n_steps`` training batches and at the end of training, write InfoGAN's code pictures.
 
     Args:
@@ -77,9 +78,9 @@ class InfoGANPictures(Callback):
             )
         if not sweep_low < sweep_high:
             raise LightgenError(f"sweep_low must be below sweep_high; got {sweep_low} and {sweep_high}")
-        self.every_n_steps, self.columns, self.seed = every_n_steps, columns, seed
+        super().__init__(every_n_steps)
+        self.columns, self.seed = columns, seed
         self.sweep = (float(sweep_low), float(sweep_high))
-        self._last_step = -1
         self.paths: dict[str, Path] = {}
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
@@ -89,21 +90,11 @@ class InfoGANPictures(Callback):
                 "(use lightgen.models.InfoGAN)"
             )
 
-    def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
-        if batches_done == self._last_step:
-            return
-        self._last_step = batches_done
+    def draw(self, trainer: Trainer, pl_module: LightningModule) -> bool:
         with own_rng(pl_module), torch.no_grad():  # drawing pictures must not change training
             pictures = code_pictures(pl_module, self.columns, self.seed, self.sweep)
         for name, grid in pictures.items():
             path = write_picture(trainer, grid, "pictures", name, name)
             if path is not None:
                 self.paths[name] = path
-
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        batches_done = logging_step(trainer) + 1
-        if crossed_interval(self._last_step, batches_done, self.every_n_steps):
-            self._write(trainer, pl_module, batches_done)
-
-    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer, pl_module, logging_step(trainer))
+        return True

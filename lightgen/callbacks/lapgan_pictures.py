@@ -14,10 +14,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from torchvision.utils import save_image
 
-from lightgen.callbacks.image_logging import crossed_interval, logging_step, own_rng, write_picture
+from lightgen.callbacks.image_logging import own_rng, write_picture
+from lightgen.callbacks.periodic import PeriodicPicture
 from lightgen.callbacks.sample_grid import to_grid
 from lightgen.errors import LightgenError
 
@@ -48,7 +49,7 @@ def save_levels_picture(model: Any, path: str | Path, num: int = 8, seed: int = 
     return path
 
 
-class LAPGANLevels(Callback):
+class LAPGANLevels(PeriodicPicture):
     """Every ``every_n_steps`` training batches and when training ends, the levels picture of
     ``num_samples`` fixed-seed samples, written as ``<log_dir>/pictures/lapgan_levels_step_XXXXXXX.png``
     and logged to wandb / TensorBoard at the step of that batch's scalars.
@@ -64,25 +65,15 @@ class LAPGANLevels(Callback):
             raise LightgenError(
                 f"LAPGANLevels needs positive every_n_steps and num_samples; got {every_n_steps}, {num_samples}"
             )
-        self.every_n_steps, self.num_samples, self.seed = every_n_steps, num_samples, seed
-        self._last_step = -1
+        super().__init__(every_n_steps)
+        self.num_samples, self.seed = num_samples, seed
         self.last_path: Path | None = None
 
     def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         _check_model(pl_module)
 
-    def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
-        if batches_done == self._last_step:
-            return
-        self._last_step = batches_done
+    def draw(self, trainer: Trainer, pl_module: LightningModule) -> bool:
         with own_rng(pl_module):  # drawing must not change training
             grid = levels_grid(pl_module, self.num_samples, self.seed)
         self.last_path = write_picture(trainer, grid, "pictures", "lapgan_levels", "lapgan_levels") or self.last_path
-
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        batches_done = logging_step(trainer) + 1
-        if crossed_interval(self._last_step, batches_done, self.every_n_steps):
-            self._write(trainer, pl_module, batches_done)
-
-    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer, pl_module, logging_step(trainer))
+        return True

@@ -6,13 +6,13 @@ A conditional model (``num_classes > 0``) gets one row per class, ``nrow`` sampl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import LightningModule, Trainer
 from torchvision.utils import make_grid, save_image
 
-from lightgen.callbacks.image_logging import crossed_interval, logging_step, own_rng, write_picture
+from lightgen.callbacks.image_logging import own_rng, write_picture
+from lightgen.callbacks.periodic import PeriodicPicture
 from lightgen.errors import LightgenError
 from lightgen.models.base import GenerativeModel
 
@@ -62,7 +62,7 @@ def save_sample_grid(
     return path
 
 
-class SampleGrid(Callback):
+class SampleGrid(PeriodicPicture):
     """Every ``every_n_steps`` training batches and at the end of training, draw ``num_samples``
     samples with a fixed seed (a conditional model: one row of ``nrow`` per class), write
     ``<log_dir>/samples/step_XXXXXXX.png`` and log the grid to the active logger (wandb / TensorBoard;
@@ -80,25 +80,15 @@ class SampleGrid(Callback):
         if every_n_steps < 1 or num_samples < 1 or nrow < 1:
             got = f"{every_n_steps}, {num_samples}, {nrow}"
             raise LightgenError(f"SampleGrid needs positive every_n_steps, num_samples and nrow; got {got}")
-        self.every_n_steps, self.num_samples, self.nrow, self.seed = every_n_steps, num_samples, nrow, seed
-        self._last_step = -1
+        super().__init__(every_n_steps)
+        self.num_samples, self.nrow, self.seed = num_samples, nrow, seed
         self.last_path: Path | None = None
 
-    def _write(self, trainer: Trainer, pl_module: LightningModule, batches_done: int) -> None:
-        if batches_done == self._last_step or not isinstance(pl_module, GenerativeModel):
-            return
-        if len(pl_module.data_shape) != 3:  # not images (2-D points: lightgen.callbacks.toy_scatter)
-            return
-        self._last_step = batches_done
+    def draw(self, trainer: Trainer, pl_module: LightningModule) -> bool:
+        if not isinstance(pl_module, GenerativeModel) or len(pl_module.data_shape) != 3:
+            return False  # not images (2-D points: lightgen.callbacks.toy_scatter)
         with own_rng(pl_module):  # sampling must not change training
             samples, nrow = draw_grid_samples(pl_module, self.num_samples, self.nrow, self.seed)
         grid = to_grid(samples, pl_module.value_range, nrow)
         self.last_path = write_picture(trainer, grid, "samples", "", "samples") or self.last_path
-
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, *args: Any) -> None:
-        batches_done = logging_step(trainer) + 1
-        if crossed_interval(self._last_step, batches_done, self.every_n_steps):
-            self._write(trainer, pl_module, batches_done)
-
-    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._write(trainer, pl_module, logging_step(trainer))
+        return True
