@@ -214,6 +214,8 @@ def test_curves_from_a_wandb_offline_run_or_a_note_to_sync(tmp_path: Path) -> No
     from lightgen.report import write_report
 
     run = fake_run(tmp_path / "run", [1])
+    if wandb.run is not None:  # an earlier test's WandbLogger run is still open in this process (Lightning
+        wandb.finish()  # leaves it open after fit); wandb.init would hand that run back
     wb = wandb.init(mode="offline", dir=str(run), project="lightgen-test", settings=wandb.Settings(silent=True))
     for step in range(4):
         wb.log({"train/loss": 5.0 - step, "trainer/global_step": step})

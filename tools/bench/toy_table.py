@@ -8,9 +8,9 @@ z of size 16, batch 256, trained for ``--steps`` training batches (each batch is
 critic steps per G step give it ``--steps / 5`` G steps, the others ``--steps``) from each of ``--seeds``
 seeds (the seed selects the data, the initialisation and the latents). Variants:
 
-    GAN         non-saturating cost, Adam(1e-4, betas (0.5, 0.999))
+    GAN         non-saturating cost, Adam(--lr, betas (0.5, 0.999))
     MBD         the same plus minibatch discrimination in D (Salimans et al. 2016; ``d_minibatch_kernels``)
-    WGAN-GP     Wasserstein critic with gradient penalty 10, 5 critic steps, Adam(1e-4, betas (0, 0.9))
+    WGAN-GP     Wasserstein critic with gradient penalty 10, 5 critic steps, Adam(--lr, betas (0, 0.9))
                 (Gulrajani et al. 2017, Algorithm 1)
     BiGAN       encoder E with G, D on (x, z) pairs (Donahue et al. 2016), Gaussian prior, as GAN otherwise
     PacGAN4     GAN with D judging 4 samples packed together (``d_pack: 4``; Lin et al. 2018)
@@ -49,8 +49,7 @@ from lightgen.evaluate import build_parser, evaluate
 from lightgen.losses import objectives as obj
 from lightgen.models.gan import GAN
 
-ADAM_GAN = partial(torch.optim.Adam, lr=1e-4, betas=(0.5, 0.999))
-ADAM_WGAN_GP = partial(torch.optim.Adam, lr=1e-4, betas=(0.0, 0.9))
+BETAS_GAN, BETAS_WGAN_GP = (0.5, 0.999), (0.0, 0.9)  # DCGAN's; Gulrajani et al. 2017, Algorithm 1
 LATENT_DIM = 16
 BATCH = 256
 #: modes captured of 2,500 samples, as published (VEEGAN Table 1: ring radius 2, sigma 0.02; PacGAN Table 1:
@@ -75,11 +74,13 @@ def bigan_class() -> tuple[Any, str | None]:
     return cls, None if cls is not None else "lightgen.models.BiGAN does not exist in this version"
 
 
-def variants(hidden: list[int]) -> dict[str, tuple[Callable[..., Any] | None, str | None, int]]:
+def variants(hidden: list[int], lr: float = 1e-3) -> dict[str, tuple[Callable[..., Any] | None, str | None, int]]:
     """name -> (model factory or None, reason when skipped, D steps per G step). Each call of a factory
-    builds a fresh model with a fresh objective."""
-    common = dict(latent_dim=LATENT_DIM, g_hidden=hidden, d_hidden=hidden, g_optimizer=ADAM_GAN, d_optimizer=ADAM_GAN)
-    wgan_gp = dict(common, d_steps=5, g_optimizer=ADAM_WGAN_GP, d_optimizer=ADAM_WGAN_GP)
+    builds a fresh model with a fresh objective. Every variant's Adam has learning rate ``lr``."""
+    adam_gan = partial(torch.optim.Adam, lr=lr, betas=BETAS_GAN)
+    adam_wgan_gp = partial(torch.optim.Adam, lr=lr, betas=BETAS_WGAN_GP)
+    common = dict(latent_dim=LATENT_DIM, g_hidden=hidden, d_hidden=hidden, g_optimizer=adam_gan, d_optimizer=adam_gan)
+    wgan_gp = dict(common, d_steps=5, g_optimizer=adam_wgan_gp, d_optimizer=adam_wgan_gp)
 
     def make(cls: Any, objective: Callable[[], Any], **kw: Any) -> Callable[..., Any]:
         return lambda **extra: cls((2,), objective=objective(), **kw, **extra)
@@ -180,12 +181,15 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per (layout, variant)")
     parser.add_argument("--steps", type=int, default=3000, help="training batches (D steps) per model: the budget")
     parser.add_argument("--hidden", default="128,128,128", help="hidden widths of G and D (and BiGAN's E)")
+    parser.add_argument(
+        "--lr", type=float, default=1e-3, help="Adam's learning rate, every variant (1e-4 leaves G unconverged)"
+    )
     parser.add_argument("--num-samples", type=int, default=2500, help="samples scored per model")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--out", default="runs/toy_table/results.json", help="JSON of all results")
     args = parser.parse_args()
     hidden = [int(h) for h in args.hidden.split(",")]
-    table = variants(hidden)
+    table = variants(hidden, args.lr)
     unknown = set(args.variants.split(",")) - set(table)
     if unknown or set(args.layouts.split(",")) - {"ring", "grid"}:
         parser.error(
