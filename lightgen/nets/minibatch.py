@@ -37,7 +37,7 @@ class MinibatchDiscrimination(nn.Module):
         self.out_features = in_features + num_kernels
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        m = (f @ self.T).view(-1, self.num_kernels, self.kernel_dim)  # (N, B, C)
-        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(-1)  # (N, N, B): ||M_{i,b} - M_{j,b}||_1
-        o = torch.exp(-l1).sum(1)  # (N, B): sum over j
+        m = (f @ self.T).view(-1, self.num_kernels, self.kernel_dim).transpose(0, 1)  # (B, N, C)
+        l1 = torch.cdist(m, m, p=1)  # (B, N, N): ||M_{i,b} - M_{j,b}||_1, without an (N, N, B, C) tensor
+        o = torch.exp(-l1).sum(2).t()  # (N, B): sum over j
         return torch.cat([f, o], dim=1)
