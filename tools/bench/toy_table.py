@@ -187,7 +187,19 @@ def main() -> None:
     parser.add_argument("--num-samples", type=int, default=2500, help="samples scored per model")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--out", default="runs/toy_table/results.json", help="JSON of all results")
+    parser.add_argument(
+        "--table-from",
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="print the table of the rows in these results files (runs split over processes or stopped "
+        "early: each file is rewritten after every model) instead of training",
+    )
     args = parser.parse_args()
+    if args.table_from:
+        rows = [row for path in args.table_from for row in json.loads(Path(path).read_text())["rows"]]
+        print(markdown(rows, {}, args))
+        return
     hidden = [int(h) for h in args.hidden.split(",")]
     table = variants(hidden, args.lr)
     unknown = set(args.variants.split(",")) - set(table)
