@@ -27,8 +27,11 @@ from typing import Any
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for path in (REPO, REPO / "tools" / "bench"):  # lightgen, and the benchmarks' timing Trainer
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+from common import bench_trainer  # noqa: E402
+
 from lightgen.errors import LightgenError  # noqa: E402  (the repo root is on sys.path)
 
 
@@ -75,18 +78,7 @@ def train(gamma: float, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         max_generator_steps=args.steps,
     )
     dm = MNIST(root=args.root, image_size=args.size, value_range=(-1.0, 1.0), batch_size=args.batch, seed=args.seed)
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        max_time=None if args.max_minutes is None else {"seconds": round(60 * args.max_minutes)},
-    )
+    trainer = bench_trainer(max_time=None if args.max_minutes is None else {"seconds": round(60 * args.max_minutes)})
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     seconds = time.perf_counter() - start
