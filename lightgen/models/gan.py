@@ -267,14 +267,19 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
     ) -> LossDict:
         """The objective's J(D) (plus its regularisers due at this D step when ``regularize``), D seen
         through ``critic`` (default :meth:`critic` of the latent; InfoGAN passes one that also keeps Q)."""
-        gen, scale = None, 1.0
-        if regularize and self.objective.regularizers:
-            rank = self.trainer.global_rank if self._trainer else 0
-            gen = self.random_stream(self.batches_seen, PENALTY_KEY, rank)
-            scaler = self._grad_scaler()
-            scale = float(scaler.get_scale()) if scaler is not None else 1.0
+        gen, scale = self.penalty_inputs(regularize)
         critic = critic if critic is not None else self.critic(latent)
         return self.objective.d_loss(critic, real, fake, self.discriminator_steps, gen, regularize, scale)
+
+    def penalty_inputs(self, regularize: bool, *key: int) -> tuple[torch.Generator | None, float]:
+        """What the regularisers of this D step need: their noise stream, keyed by (batch, rank, *key), and
+        the float16 GradScaler's scale (1 without one); (None, 1.0) when no regulariser runs."""
+        if not (regularize and self.objective.regularizers):
+            return None, 1.0
+        rank = self.trainer.global_rank if self._trainer else 0
+        scaler = self._grad_scaler()
+        scale = float(scaler.get_scale()) if scaler is not None else 1.0
+        return self.random_stream(self.batches_seen, PENALTY_KEY, rank, *key), scale
 
     def g_loss(self, fake: torch.Tensor, latent: Latent, real: torch.Tensor | None = None) -> LossDict:
         """The objective's J(G); ``real`` is the step's real batch (feature matching, pix2pix's L1)."""

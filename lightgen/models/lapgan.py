@@ -49,7 +49,7 @@ from torch import nn
 
 from lightgen.errors import LightgenError
 from lightgen.losses.gan import LossDict
-from lightgen.models.gan import GAN, PENALTY_KEY
+from lightgen.models.gan import GAN
 from lightgen.models.latent import Latent
 from lightgen.nets.lapgan import PyramidDiscriminator, PyramidGenerator
 from lightgen.nets.pyramid import Downsample, LaplacianPyramid, Shape, Upsample, flatten_levels, split_levels
@@ -222,15 +222,9 @@ class LAPGAN(GAN):
         real low-pass l_k (the coarsest: I_K vs I~_K), plus each level's regularisers when due."""
         reals, fakes = split_levels(real, self.level_shapes), split_levels(fake, self.level_shapes)
         lows = self._lows(latent)
-        regularized = regularize and bool(self.objective.regularizers)
-        rank, scale = 0, 1.0
-        if regularized:
-            rank = self.trainer.global_rank if self._trainer else 0
-            scaler = self._grad_scaler()
-            scale = float(scaler.get_scale()) if scaler is not None else 1.0
         per_level = []
         for k in range(self.num_levels):
-            gen = self.random_stream(self.batches_seen, PENALTY_KEY, rank, k) if regularized else None
+            gen, scale = self.penalty_inputs(regularize, k)  # each level its own noise stream
             critic = self.level_critic(k, lows[k])
             per_level.append(
                 self.objective.d_loss(critic, reals[k], fakes[k], self.discriminator_steps, gen, regularize, scale)
