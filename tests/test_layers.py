@@ -1,6 +1,6 @@
 """The layering of lightgen, read from the source with :mod:`ast` (no import), so a circle cannot come back.
 
-    lightgen.files, lightgen.errors        neutral, low level: import no other lightgen module
+    lightgen.files, seeds, errors          neutral, low level: import no other lightgen module
     lightgen.data                          datasets and their preparation: never imports lightgen.metrics
     lightgen.metrics, models, callbacks    may read lightgen.data (roots, IDX files), never its preparation
     lightgen.preparers, evaluate, cli...   above both: the `data prepare` registry, the commands
@@ -72,8 +72,9 @@ def test_layer_imports_run_one_way(layer: str) -> None:
     assert violations(layer) == []
 
 
-def test_neutral_file_utilities_import_no_lightgen_module() -> None:
-    names = [n for _, n in imported_names((PACKAGE / "files.py").read_text(encoding="utf-8"), "lightgen")]
+@pytest.mark.parametrize("module", ["files.py", "seeds.py"])
+def test_neutral_file_utilities_import_no_lightgen_module(module: str) -> None:
+    names = [n for _, n in imported_names((PACKAGE / module).read_text(encoding="utf-8"), "lightgen")]
     assert [n for n in names if n == "lightgen" or n.startswith("lightgen.")] == []
 
 

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchvision import transforms as T
 
 from lightgen.errors import LightgenError
+from lightgen.seeds import mix_seed
 
 DATA_ENV = "LIGHTGEN_DATA"
 #: most DataLoader workers chosen automatically (more rarely helps one GPU and multiplies memory)
@@ -95,6 +96,34 @@ class EpochSampler(DistributedSampler):
         indices = list(super().__iter__())
         start, self.start = self.start, 0
         return iter(indices[start:])
+
+
+class KeyedEpochSampler(EpochSampler):
+    """An :class:`EpochSampler` that yields ``(index, key)``: ``key`` seeds that item's random transforms.
+
+    The key is a pure function of (seed, epoch, index), so random crops, flips and an unpaired
+    dataset's draw of its second domain differ from epoch to epoch, do not depend on which worker
+    loads the item, and repeat exactly on resume. A dataset opts in with ``keyed = True`` and accepts
+    both an ``(index, key)`` pair (training) and a plain index (evaluation: no randomness).
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
+        epoch = self.epoch
+        return ((i, item_key(self.seed, epoch, i)) for i in super().__iter__())
+
+
+def item_key(seed: int, epoch: int, index: int) -> int:
+    """The random key of one training item in one epoch (see :class:`KeyedEpochSampler`)."""
+    return mix_seed(seed, epoch, index)
+
+
+def split_item(item: int | tuple[int, int]) -> tuple[int, torch.Generator | None]:
+    """A keyed dataset's ``__getitem__`` argument -> (index, generator seeded by its key, or None for a
+    plain index, meaning: no random transform)."""
+    if isinstance(item, (tuple, list)):
+        index, key = item
+        return int(index), torch.Generator().manual_seed(int(key))
+    return int(item), None
 
 
 class ResumableLoader(DataLoader):
@@ -205,7 +234,9 @@ class GenerativeDataModule(LightningDataModule):
                 f"{type(self).__name__} has no {split} split here (after setup(); see its val/test options)"
             )
         rank, world = self._rank_and_world()
-        sampler = EpochSampler(dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train)
+        # a dataset with random transforms (``keyed``) gets a key per training item; evaluation has none
+        sampler_cls = KeyedEpochSampler if train and getattr(dataset, "keyed", False) else EpochSampler
+        sampler = sampler_cls(dataset, num_replicas=world, rank=rank, shuffle=train, seed=self.seed, drop_last=train)
         loader_cls = ResumableLoader if train else DataLoader
         # A generator of its own keeps the loader from drawing the global RNG when it starts an
         # iterator, which would shift the stream of a resumed run.

@@ -17,7 +17,6 @@ here, so the sample-grid callback, ``lightgen sample`` and ``lightgen evaluate``
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,14 +25,9 @@ from lightning.pytorch import LightningModule
 
 from lightgen import __version__
 from lightgen.errors import LightgenError
+from lightgen.seeds import mix_seed  # noqa: F401  (re-exported: models import it from here)
 
 CHECKPOINT_KEY = "lightgen"
-
-
-def mix_seed(*parts: int) -> int:
-    """A 63-bit seed from integers (blake2b of their bytes): distinct parts give unrelated streams."""
-    digest = hashlib.blake2b(b"".join(int(p).to_bytes(16, "little", signed=True) for p in parts), digest_size=8)
-    return int.from_bytes(digest.digest(), "little") & ((1 << 63) - 1)
 
 
 class GenerativeModel(LightningModule):
