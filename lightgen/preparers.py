@@ -21,6 +21,7 @@ PREPARERS: dict[str, str] = {
     "inception": "lightgen.metrics.inception:prepare_inception",
     "mnist-classifier": "lightgen.metrics.classifier:prepare_mnist_classifier",
     "fashion-mnist-classifier": "lightgen.metrics.classifier:prepare_fashion_mnist_classifier",
+    "sr-images": "lightgen.data.prepare_sr:prepare_sr_images",
 }
 PREPARER_NAMES = tuple(sorted(PREPARERS))
 

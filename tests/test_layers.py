@@ -94,6 +94,7 @@ def test_preparer_registry_is_light_and_its_names_are_the_commands() -> None:
         "inception": "metrics",
         "mnist-classifier": "metrics",
         "fashion-mnist-classifier": "metrics",
+        "sr-images": "data",
     }
 
 

@@ -90,8 +90,9 @@ def test_example_sources_are_stored_at_fit_start_and_survive_a_checkpoint(tmp_pa
     assert torch.equal(model.sample(3), model.translate(model.example_sources[:3]))
     panels = dict(restored.translation_panels())
     assert list(panels) == ["source", "output", "target"] and panels["output"].shape == (6, 3, 8, 8)
-    with pytest.raises(LightgenError, match=r"translates sources of shape \(1, 8, 8\); got \(3, 8, 8\)"):
+    with pytest.raises(LightgenError, match=r"translates \(N, 1, H, W\) sources; got shape \(2, 3, 8, 8\)"):
         model.translate(torch.zeros(2, 3, 8, 8))
+    assert model.translate(torch.zeros(2, 1, 12, 12)).shape == (2, 3, 12, 12)  # fully convolutional
 
 
 def test_super_resolution_shapes_follow_the_scale(tmp_path: Path) -> None:

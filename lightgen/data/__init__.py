@@ -4,6 +4,18 @@ from lightgen.data.base import GenerativeDataModule
 from lightgen.data.imagenet import ImageNet
 from lightgen.data.lsun import LSUN
 from lightgen.data.mnist import MNIST
+from lightgen.data.paired import PairedImages
+from lightgen.data.superres import SuperResolution
 from lightgen.data.toy import GaussianMixture2D
+from lightgen.data.unpaired import UnpairedImages
 
-__all__ = ["GaussianMixture2D", "GenerativeDataModule", "ImageNet", "LSUN", "MNIST"]
+__all__ = [
+    "LSUN",
+    "MNIST",
+    "GaussianMixture2D",
+    "GenerativeDataModule",
+    "ImageNet",
+    "PairedImages",
+    "SuperResolution",
+    "UnpairedImages",
+]

@@ -123,10 +123,13 @@ class ImageTranslationGAN(GAN):
     def translate(
         self, source: torch.Tensor, weights: Literal["ema", "raw"] | None = None, seed: int | None = None
     ) -> torch.Tensor:
-        """G(source) in eval mode, with the EMA generator when kept (``weights="raw"``: the trained one)."""
-        if tuple(source.shape[1:]) != self.source_shape:
+        """G(source) in eval mode, with the EMA generator when kept (``weights="raw"``: the trained one). The
+        generators are fully convolutional: any (N, source_channels, h, w) the network's strides allow is taken
+        (a super-resolution test image is larger than the training crops)."""
+        if source.dim() != 4 or source.shape[1] != self.source_shape[0]:
             raise LightgenError(
-                f"{type(self).__name__} translates sources of shape {self.source_shape}; got {tuple(source.shape[1:])}"
+                f"{type(self).__name__} translates (N, {self.source_shape[0]}, H, W) sources; "
+                f"got shape {tuple(source.shape)}"
             )
         latent = self.latent_prior(source.shape[0], self.make_generator(seed)).with_context(source.to(self.device))
         return self.sample_from(latent, weights)
