@@ -50,6 +50,11 @@ METRICS = {
     "nn": "nearest-neighbour memorisation check (pixels and features) with a PNG",
     "ll": "exact NLL, or ELBO and importance-sampled log p(x), in nats and bits/dim",
     "parzen": "Parzen-window estimate (models without a likelihood; see Theis et al. 2016)",
+    "l1": "image-to-image models: mean |output - target| in [0, 1], beside the identity / bicubic baseline",
+    "psnr": "image-to-image models: PSNR on the Y channel, scale pixels of border cropped (SR protocol), with baseline",
+    "ssim": "image-to-image models: SSIM on Y (Gaussian 11, sigma 1.5), scale pixels of border cropped, with baseline",
+    "correspondence": "image-to-image models: the domain classifier's accuracy on translations vs the source's label "
+    "(MNIST/Fashion-MNIST defaults), with ceiling (targets) and identity (sources)",
 }
 
 

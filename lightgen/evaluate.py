@@ -19,6 +19,13 @@ conditional model also gets ``class_accuracy``, per class; toy 2-D mixtures: mod
 high-quality share and reverse KL against the datamodule's ``mode_centers``, 2,500 samples by default),
 nn (memorisation), ll (exact NLL, or ELBO + importance-sampled log p(x)), parzen (Parzen window, for
 models without a likelihood; Theis et al. 2016 warning).
+
+Image-to-image models (``translate`` and ``source_shape``: pix2pix, CycleGAN, SRGAN) are scored on the
+translations of the split's sources against their targets, each number beside the bicubic (scale > 1)
+or identity baseline (:mod:`lightgen.metrics.translation`): l1, psnr and ssim (Y channel, ``scale``
+pixels of border cropped), fid/kid/prc/cfid against the real targets, correspondence (the domain
+classifier's accuracy against the source's label; MNIST/Fashion-MNIST defaults); both directions of a
+CycleGAN (``_ab``, ``_ba``).
 """
 
 from __future__ import annotations

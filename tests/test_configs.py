@@ -34,6 +34,19 @@ def imagenet_data(tmp: Path) -> list[str]:
     return ["--data.init_args.root", str(tmp / "data")]
 
 
+def sr_data(tmp: Path) -> list[str]:
+    """A tiny <root>/sr-images tree (what `lightgen data prepare sr-images` writes), 32-px HR crops."""
+    from conftest import scene_image
+
+    for split, n in (("train", 3), ("test", 2)):
+        folder = tmp / "data" / "sr-images" / split
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            scene_image(10 * len(split) + i, width=48 + 8 * i, height=40 + 4 * i).save(folder / f"image_{i}.png")
+    root = str(tmp / "data")
+    return ["--data.init_args.root", root, "--data.init_args.crop_size", "32", "--data.init_args.test_crop", "32"]
+
+
 def toy_data(tmp: Path) -> list[str]:  # drawn in memory from a seed: only its size to keep tiny
     return ["--data.init_args.num_train", "64", "--data.init_args.num_val", "16"]
 
@@ -44,7 +57,14 @@ DATA_BUILDERS: dict[str, Callable[[Path], list[str]]] = {
     "lightgen.data.LSUN": lsun_data,
     "lightgen.data.ImageNet": imagenet_data,
     "lightgen.data.GaussianMixture2D": toy_data,
+    "lightgen.data.PairedImages": mnist_data,
+    "lightgen.data.UnpairedImages": mnist_data,
+    "lightgen.data.SuperResolution": sr_data,
+    "lightgen.data.CaptionedImages": mnist_data,
 }
+# configs that need a setting of their own here: SRGAN's Inception content loss needs the FID weights, which
+# tests/test_srgan.py exercises; its two-step run here uses the pixel content loss
+CONFIG_OVERRIDES: dict[str, list[str]] = {"srgan": ["--model.init_args.content", "mse"]}
 
 
 def test_configs_exist() -> None:
@@ -57,7 +77,7 @@ def test_config_trains_two_steps_and_its_checkpoint_samples(config: Path, tmp_pa
     spec = yaml.safe_load(config.read_text())
     data_class = spec["data"]["class_path"]
     assert data_class in DATA_BUILDERS, f"{config}: no tiny-data builder for {data_class} in this test"
-    overrides = DATA_BUILDERS[data_class](tmp_path)
+    overrides = DATA_BUILDERS[data_class](tmp_path) + CONFIG_OVERRIDES.get(config.stem, [])
     main([
         "fit", "--config", str(config), *overrides,
         "--data.init_args.batch_size", "4", "--data.init_args.num_workers", "0",
@@ -67,6 +87,9 @@ def test_config_trains_two_steps_and_its_checkpoint_samples(config: Path, tmp_pa
     ])  # fmt: skip
     run = tmp_path / "runs" / config.stem / "version_0"
     model = load_model(run / "checkpoints" / "last.ckpt")
+    if not model.can_sample:  # a text-image matching model scores pairs; it draws no images
+        assert model.hparams and (run / "checkpoints" / "last.ckpt").is_file()
+        return
     samples = model.sample(2, seed=0)
     assert samples.shape == (2, *model.data_shape)
     assert torch.isfinite(samples).all()

@@ -45,6 +45,20 @@ NOT_RUN = {
     "runs/dcgan/version_0` is run",
     "lightgen data prepare mnist|fashion-mnist": "a syntax summary in the data table; neither is run (as above)",
     "lightgen fit --config <name>": "a pattern; the configs are smoke-run by tests/test_configs.py",
+    "lightgen fit --config pix2pix --data.folder /path/facades --data.channels 3 --data.crop_size 256 "
+    "--data.direction BtoA --model.init_args.num_downs 8 --model.init_args.d_layers 3": "needs the facades "
+    "download; tests/test_data_paired.py reads the layout, tests/test_configs.py runs the config",
+    "lightgen fit --config cyclegan --data.folder /path/horse2zebra --data.channels 3 --data.crop_size 256 "
+    "--model.init_args.g_blocks 9 --model.init_args.g_channels 64": "needs the horse2zebra download; "
+    "tests/test_data_unpaired.py reads the layout",
+    "lightgen data prepare sr-images": "downloads scikit-image's wheel (13 MB); tests/test_data_superres.py runs "
+    "the preparer against a fake pip",
+    "lightgen fit --config srresnet --data.folder /path/DIV2K --data.test_folder /path/Set5/image_SRF_4": "needs "
+    "DIV2K and Set5; tests/test_data_superres.py reads both layouts",
+    "lightgen fit --config srgan --model.init_args.generator_init runs/srresnet/version_0/checkpoints/last.ckpt": ""
+    "needs an SRResNet run; tests/test_srgan.py initialises SRGAN from one",
+    "lightgen evaluate --ckpt runs/srgan/version_0/checkpoints/last.ckpt --metrics psnr,ssim --split test": "needs "
+    "an SRGAN run; tests/metrics/test_translation_metrics.py evaluates translation checkpoints",
 }
 
 TINY_DATA = ["--data.init_args.val_size", "64", "--data.init_args.batch_size", "8", "--data.init_args.num_workers", "0"]
@@ -194,7 +208,7 @@ def test_every_readme_command_is_run_here_or_listed_with_a_reason() -> None:
 
 def test_commands_not_run_still_parse(workdir: Path) -> None:
     """The NOT_RUN commands' option names are real: fit by --print_config, the others by their parsers."""
-    from lightgen.commands import check_preparer_name, data_parser, sample_parser
+    from lightgen.commands import check_preparer_name, data_parser, evaluate_parser, parse_metrics, sample_parser
 
     for line in NOT_RUN:
         argv = shlex.split(line)
@@ -206,6 +220,8 @@ def test_commands_not_run_still_parse(workdir: Path) -> None:
             sample_parser().parse_args(argv[2:])
         elif argv[1] == "data":
             check_preparer_name(data_parser().parse_args(argv[2:]).name)
+        elif argv[1] == "evaluate":
+            parse_metrics(evaluate_parser().parse_args(argv[2:]).metrics)
         else:
             pytest.fail(f"no parse check for {line!r}")
 

@@ -85,8 +85,8 @@ class SampleGrid(PeriodicPicture):
         self.last_path: Path | None = None
 
     def draw(self, trainer: Trainer, pl_module: LightningModule) -> bool:
-        if not isinstance(pl_module, GenerativeModel) or len(pl_module.data_shape) != 3:
-            return False  # not images (2-D points: lightgen.callbacks.toy_scatter)
+        if not isinstance(pl_module, GenerativeModel) or len(pl_module.data_shape) != 3 or not pl_module.can_sample:
+            return False  # not images (2-D points: lightgen.callbacks.toy_scatter; token sequences; a matching model)
         with own_rng(pl_module):  # sampling must not change training
             samples, nrow = draw_grid_samples(pl_module, self.num_samples, self.nrow, self.seed)
         grid = to_grid(samples, pl_module.value_range, nrow)

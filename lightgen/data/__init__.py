@@ -6,12 +6,14 @@ from lightgen.data.lsun import LSUN
 from lightgen.data.mnist import MNIST
 from lightgen.data.paired import PairedImages
 from lightgen.data.superres import SuperResolution
+from lightgen.data.text_image import CaptionedImages
 from lightgen.data.toy import GaussianMixture2D
 from lightgen.data.unpaired import UnpairedImages
 
 __all__ = [
     "LSUN",
     "MNIST",
+    "CaptionedImages",
     "GaussianMixture2D",
     "GenerativeDataModule",
     "ImageNet",

@@ -51,6 +51,9 @@ class GANObjective:
     """
 
     probabilistic = True
+    #: whether :meth:`g_cost` carries the factor 1/2 of :mod:`lightgen.losses.gan` (cross-entropy, least squares),
+    #: which the reference code of pix2pix, CycleGAN and SRGAN does not write (BCE(D, 1), MSE(D, 1))
+    halved_g_cost = False
     #: regularisers the objective puts first in ``regularizers`` itself (WGAN-GP's and DRAGAN's penalties):
     #: rebuilt from its own arguments, so they are left out of the ``regularizers`` it reports
     builtin_regularizers = 0
@@ -63,6 +66,12 @@ class GANObjective:
                     f"regularizers must be DiscriminatorRegularizer instances (e.g. lightgen.losses.penalties.R1); "
                     f"got {type(reg).__name__}"
                 )
+
+    @property
+    def paper_g_scale(self) -> float:
+        """The factor that turns J(G) into the reference code's unhalved cost: 2 where :meth:`g_cost` carries 1/2
+        (``halved_g_cost``), else 1. pix2pix, CycleGAN and SRGAN weigh their other G terms against that cost."""
+        return 2.0 if self.halved_g_cost else 1.0
 
     # ------------------------------------------------------------------ the costs
     def d_cost(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> LossDict:
@@ -129,6 +138,8 @@ class GANObjective:
 class _CrossEntropy(GANObjective):
     """D minimises the cross-entropy J(D) (Goodfellow 2016 eq. 8)."""
 
+    halved_g_cost = True
+
     def d_cost(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> LossDict:
         return costs.cross_entropy_discriminator_cost(real_out, fake_out)
 
@@ -161,6 +172,8 @@ class FeatureMatching(_CrossEntropy):
     (the network's ``features()``: its last hidden layer), so G matches the statistics D finds useful
     rather than maximising D's output directly. Logged beside it: the non-saturating cost (not trained)."""
 
+    halved_g_cost = False  # its G cost is the squared feature gap, no 1/2
+
     def g_loss(self, critic: Critic, fake: torch.Tensor, real: torch.Tensor | None = None) -> LossDict:
         if real is None:
             raise LightgenError("FeatureMatching's generator cost compares with the real batch; got real=None")
@@ -181,6 +194,7 @@ class LeastSquares(GANObjective):
     """LSGAN (Mao et al. 2017, eq. 2 with the 0-1 coding a = 0, b = c = 1)."""
 
     probabilistic = False
+    halved_g_cost = True
 
     def d_cost(self, real_out: torch.Tensor, fake_out: torch.Tensor) -> LossDict:
         return costs.least_squares_discriminator_cost(real_out, fake_out)

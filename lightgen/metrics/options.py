@@ -23,7 +23,12 @@ from lightgen.errors import LightgenError
 if TYPE_CHECKING:
     import argparse
 
-METRIC_NAMES = ("fid", "kid", "prc", "is", "cfid", "modes", "nn", "ll", "parzen")
+METRIC_NAMES = ("fid", "kid", "prc", "is", "cfid", "modes", "nn", "ll", "parzen") + (
+    "l1",  # the rest score image-to-image models' translations against their targets
+    "psnr",
+    "ssim",
+    "correspondence",
+)
 RESIZES = ("tf", "clean")  # the keys of lightgen.metrics.fidelity.RESIZE_RULES
 SPLITS = ("train", "val", "test")
 

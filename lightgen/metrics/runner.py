@@ -20,6 +20,8 @@ from lightgen.metrics import fidelity as fd
 from lightgen.metrics.cache import cache_key, cached_features, data_selection, is_cached
 from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report
+from lightgen.metrics.translation import TranslationEvaluation, check_request, is_translation_model
+from lightgen.metrics.translation import refuse_for_other_models as refuse_translation_metrics
 
 CLASSIFIER_DATASETS = ("mnist", "fashion-mnist")
 DEFAULT_NUM_SAMPLES = 10000  # EvaluationOptions.num_samples when None
@@ -60,6 +62,8 @@ class Evaluation:
         self.selection = data_selection(dm)
         # toy 2-D mixtures (lightgen.data.toy) know their modes: "modes" is measured against them
         self.mixture = getattr(dm, "mode_centers", None) is not None
+        # image-to-image models (translate + source_shape) are scored on their test translations
+        self.translation = is_translation_model(model)
         if options.num_samples is None:
             options = replace(options, num_samples=MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES)
         self.options = options
@@ -68,6 +72,10 @@ class Evaluation:
     # ------------------------------------------------------------------ checks before any work
     def check(self) -> None:
         m = set(self.metrics)
+        if self.translation:
+            check_request(m, self.model, self.dm)
+            return
+        refuse_translation_metrics(m, self.model)
         if self.mixture and m - {"modes", "ll"}:
             raise LightgenError(
                 f"metric(s) {','.join(sorted(m - {'modes', 'll'}))} are for images; {type(self.dm).__name__} serves "
@@ -122,11 +130,13 @@ class Evaluation:
         resize = self.options.resize
         return fd.inception_space(self.inception_weights(), self.device, logits=logits, resize=resize)
 
-    def classifier(self) -> tuple[fd.FeatureSpace, Any]:
+    def classifier(self, dataset: str | None = None) -> tuple[fd.FeatureSpace, Any]:
+        """The domain classifier of ``dataset`` (default: the datamodule's) as a feature space, and the net."""
         from lightgen.metrics.classifier import classifier_path, classifier_space
 
-        path = Path(self.options.classifier) if self.options.classifier else classifier_path(self.dm.root, self.dataset)
-        return classifier_space(path, self.device, self.dataset)
+        dataset = dataset or self.dataset
+        path = Path(self.options.classifier) if self.options.classifier else classifier_path(self.dm.root, dataset)
+        return classifier_space(path, self.device, dataset)
 
     def key(self, space: fd.FeatureSpace, split: str, n: int, extra: str = "") -> str:
         """The cache key of ``n`` real images of ``split`` in ``space``: everything that selects the images
@@ -182,6 +192,9 @@ class Evaluation:
         self.dm.setup("fit")
         m = set(self.metrics)
         opts = self.options
+        if self.translation:  # translations of the test split against their targets, not samples of a prior
+            TranslationEvaluation(self).run()
+            return self.report
         if self.mixture:  # 2-D points: the known modes, no feature space (check() refused the image metrics)
             if "modes" in m:
                 self.mixture_modes()

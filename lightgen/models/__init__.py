@@ -6,6 +6,7 @@ from lightgen.models.base import GenerativeModel
 from lightgen.models.began import BEGAN
 from lightgen.models.bigan import BiGAN
 from lightgen.models.conditional import ConditionalDCGAN, ConditionalGAN
+from lightgen.models.cyclegan import CycleGAN
 from lightgen.models.dcgan import DCGAN
 from lightgen.models.draw import DRAW
 from lightgen.models.fvbn import FVBN, NARN
@@ -15,7 +16,10 @@ from lightgen.models.infogan_nets import InfoNetGAN
 from lightgen.models.lapgan import LAPGAN
 from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
+from lightgen.models.pix2pix import Pix2Pix
 from lightgen.models.pixelcnn import PixelCNN
+from lightgen.models.srgan import SRGAN, SRResNet
+from lightgen.models.text_matching import TextImageMatching
 from lightgen.models.toy import ToyGAN
 from lightgen.models.vae import VAE
 
@@ -30,13 +34,18 @@ __all__ = [
     "MADE",
     "NADE",
     "NARN",
+    "SRGAN",
     "VAE",
     "AutoregressiveModel",
     "ConditionalDCGAN",
     "ConditionalGAN",
+    "CycleGAN",
     "GenerativeModel",
     "InfoGAN",
     "InfoNetGAN",
+    "Pix2Pix",
     "PixelCNN",
+    "SRResNet",
+    "TextImageMatching",
     "ToyGAN",
 ]

@@ -40,6 +40,9 @@ class GenerativeModel(LightningModule):
 
     #: range of the values of samples and of the data the model expects (images: [-1, 1] or [0, 1])
     value_range: tuple[float, float] = (-1.0, 1.0)
+    #: whether ``sample()`` draws images the sample-grid callback can show (False: a matching model, which
+    #: scores pairs, or a sequence model, whose samples are token ids)
+    can_sample: bool = True
 
     def __init__(self, data_shape: Sequence[int]) -> None:
         super().__init__()
