@@ -23,6 +23,7 @@ metric named with its direction (``psnr_ab``, ``psnr_ba``).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -234,23 +235,33 @@ class TranslationEvaluation:
             seeds=f"batch i of {opts.batch_size} items translated with seed {opts.seed} + i",
         )
 
-        def add(metric: str, value_of: Callable[[str], Any], **extra: Any) -> None:
+        def add(
+            metric: str, value_of: Callable[[str], Any], se_of: Callable[[str], float] | None = None, **extra: Any
+        ) -> None:
             values = {metric + suffix: value_of("output")}
+            if se_of is not None:
+                values[metric + suffix + "_se"] = se_of("output")
             if base is not None:
                 values[base] = value_of(base)
+                if se_of is not None:
+                    values[base + "_se"] = se_of(base)
             ev.report.add(metric + suffix, values, **card, **extra)
 
         def mean_of(name: str) -> Callable[[str], float]:
             return lambda variant: float(vals[variant][name].mean())
 
-        pixels = {"feature_extractor": "pixels", "resize_rule": "none (native resolution)"}
+        def se_of(name: str) -> Callable[[str], float]:
+            """The standard error of the mean over the test items (sample s.d. / sqrt(n))."""
+            return lambda variant: item_standard_error(vals[variant][name])
+
+        pixels = {"feature_extractor": "pixels", "resize_rule": "none (native resolution)", "error": SE_NOTE}
         if "l1" in m:
-            add("l1", mean_of("l1"), **pixels, definition=L1_DEFINITION)
+            add("l1", mean_of("l1"), se_of("l1"), **pixels, definition=L1_DEFINITION)
         sr_card = {**pixels, **sr_protocol(scale)}
         if "psnr" in m:
-            add("psnr", mean_of("psnr"), **sr_card, definition="10 log10(255^2 / MSE) dB, per image")
+            add("psnr", mean_of("psnr"), se_of("psnr"), **sr_card, definition="10 log10(255^2 / MSE) dB, per image")
         if "ssim" in m:
-            add("ssim", mean_of("ssim"), **sr_card, definition=SSIM_DEFINITION)
+            add("ssim", mean_of("ssim"), se_of("ssim"), **sr_card, definition=SSIM_DEFINITION)
         for k in sorted(real_sets):
             real, _ = cached_features(keys[k], lambda k=k: vals["target"][k], ev.dm.root, enabled=not opts.no_cache)
             fcard = {**spaces[k].card(), "real_images": f"the targets of the same {n} items ({DIRECTIONS[direction]})"}
@@ -267,8 +278,10 @@ class TranslationEvaluation:
             probs = {v: self.probs(vals[v]["classifier"]) for v in ("output", "target", "source")}
             labels = got["labels"]
             accuracy = {v: float((p.argmax(1) == labels).double().mean()) for v, p in probs.items()}
+            n_items = len(labels)
             values = {
                 "correspondence" + suffix: accuracy["output"],
+                "correspondence" + suffix + "_se": math.sqrt(accuracy["output"] * (1 - accuracy["output"]) / n_items),
                 "ceiling": accuracy["target"],
                 "identity": accuracy["source"],
                 "chance": 1.0 / probs["output"].shape[1],
@@ -284,10 +297,17 @@ class TranslationEvaluation:
             ev.report.add("correspondence" + suffix, values, **ccard)
 
 
+SE_NOTE = "*_se: standard error of the mean over the test items (sample s.d. / sqrt(n); binomial for accuracies)"
 L1_DEFINITION = "mean over the images of the mean |output - target| over pixels and channels, in [0, 1], unquantized"
 SSIM_DEFINITION = (
     f"Wang et al. 2004, Gaussian window {srq.SSIM_WINDOW}, sigma {srq.SSIM_SIGMA}, K1 0.01, K2 0.03, per image"
 )
+
+
+def item_standard_error(values: torch.Tensor) -> float:
+    """s.d. / sqrt(n) of per-item values (nan for one item; an infinite PSNR, a perfect match, gives nan)."""
+    v = values.double().flatten()
+    return float(v.std() / math.sqrt(len(v))) if len(v) > 1 else float("nan")
 
 
 def distance(name: str, generated: torch.Tensor, real: torch.Tensor, seed: int) -> Any:

@@ -146,6 +146,13 @@ def test_a_model_returning_the_targets_scores_perfectly_and_the_identity_is_the_
     # l1 by hand: mean |source - target| in [0, 1] over the first 25 items
     ds = data.test_set
     assert ident["l1"].values["l1"] == pytest.approx(float((ds.sources[:25] - ds.targets[:25]).abs().mean() / 2))
+    # its standard error over the items, by hand; a perfect translator's l1 has none
+    per_item = (ds.sources[:25] - ds.targets[:25]).abs().flatten(1).mean(1).double() / 2
+    assert ident["l1"].values["l1_se"] == pytest.approx(float(per_item.std() / 5), rel=1e-5)
+    assert ident["l1"].values["identity_se"] == pytest.approx(ident["l1"].values["l1_se"], rel=1e-6)
+    assert oracle["l1"].values["l1_se"] == 0
+    c = ident["correspondence"].values["correspondence"]
+    assert ident["correspondence"].values["correspondence_se"] == pytest.approx(math.sqrt(c * (1 - c) / 25))
     # the cards: split, count, border, Y formula, data range, baseline, feature extractor
     card = oracle["psnr"].card
     assert card["num_generated"] == card["num_real"] == 25 and card["real_split"] == "mnist2thick/test"
