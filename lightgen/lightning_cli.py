@@ -260,15 +260,17 @@ class LightgenCLI(LightningCLI):
         from lightgen.models.gan import GAN
 
         try:
-            is_gan = issubclass(resolve_model_class(str(config.model.class_path)), GAN)
+            cls = resolve_model_class(str(config.model.class_path))
         except Exception:  # noqa: BLE001  (an unknown class is reported by LightningCLI itself)
             return
+        # SeqGAN's phases also leave a player idle, but it has no ddp_players: Lightning's unused-parameter twin
+        is_gan = issubclass(cls, GAN) or bool(getattr(cls, "alternating_players", False))
         strategy = config.trainer.get("strategy")
         if not is_gan or strategy is None:
             return
         if isinstance(strategy, str):
             if strategy in DDP_STRATEGY_NAMES:
-                players = strategy == "ddp"
+                players = strategy == "ddp" and issubclass(cls, GAN)
                 config.trainer.strategy = "ddp_players" if players else f"{strategy}_find_unused_parameters_true"
                 print(f"lightgen: GAN under DDP: strategy {strategy!r} -> {config.trainer.strategy!r}")
             return

@@ -47,6 +47,17 @@ def sr_data(tmp: Path) -> list[str]:
     return ["--data.init_args.root", root, "--data.init_args.crop_size", "32", "--data.init_args.test_crop", "32"]
 
 
+def oracle_sequence_data(tmp: Path) -> list[str]:  # the oracle draws its sequences from a seed: keep it tiny
+    return ["--data.init_args.root", str(tmp / "data"), "--data.init_args.vocab_size", "20",
+            "--data.init_args.num_train", "16", "--data.init_args.num_test", "8"]  # fmt: skip
+
+
+def text_corpus_data(tmp: Path) -> list[str]:  # a plain text corpus, one sentence a line
+    corpus = tmp / "corpus.txt"
+    corpus.write_text("\n".join(f"w{i} w{i + 1} w{i + 2}" for i in range(12)) + "\n")
+    return ["--data.init_args.path", str(corpus)]
+
+
 def toy_data(tmp: Path) -> list[str]:  # drawn in memory from a seed: only its size to keep tiny
     return ["--data.init_args.num_train", "64", "--data.init_args.num_val", "16"]
 
@@ -61,6 +72,8 @@ DATA_BUILDERS: dict[str, Callable[[Path], list[str]]] = {
     "lightgen.data.UnpairedImages": mnist_data,
     "lightgen.data.SuperResolution": sr_data,
     "lightgen.data.CaptionedImages": mnist_data,
+    "lightgen.data.OracleSequences": oracle_sequence_data,
+    "lightgen.data.TextSequences": text_corpus_data,
 }
 # configs that need a setting of their own here: SRGAN's Inception content loss needs the FID weights, which
 # tests/test_srgan.py exercises; its two-step run here uses the pixel content loss
@@ -92,6 +105,9 @@ def test_config_trains_two_steps_and_its_checkpoint_samples(config: Path, tmp_pa
         return
     samples = model.sample(2, seed=0)
     assert samples.shape == (2, *model.data_shape)
+    if not samples.is_floating_point():  # token sequences (SeqGAN): ids in the vocabulary, no picture
+        assert samples.dtype == torch.int64 and int(samples.min()) >= 0 and int(samples.max()) < model.vocab_size
+        return
     assert torch.isfinite(samples).all()
     assert list((run / "samples").glob("*.png"))
 

@@ -142,9 +142,9 @@ def test_ddp_without_unused_parameter_detection_is_refused_with_the_fix() -> Non
     model.setup("fit")  # the public argument is respected
 
 
-def config_with_strategy(strategy: object) -> SimpleNamespace:
+def config_with_strategy(strategy: object, model: str = "lightgen.models.DCGAN") -> SimpleNamespace:
     trainer = {"strategy": strategy}
-    ns = SimpleNamespace(model=SimpleNamespace(class_path="lightgen.models.DCGAN"), trainer=SimpleNamespace())
+    ns = SimpleNamespace(model=SimpleNamespace(class_path=model), trainer=SimpleNamespace())
     ns.trainer.get = trainer.get
     ns.trainer.__dict__.update(trainer)
     return ns
@@ -155,6 +155,17 @@ def config_with_strategy(strategy: object) -> SimpleNamespace:
 )
 def test_cli_maps_ddp_names_to_strategies_that_handle_alternating_players(name: str, mapped: str) -> None:
     config = config_with_strategy(name)
+    LightgenCLI._ddp_for_gans(config)
+    assert config.trainer.strategy == mapped
+
+
+@pytest.mark.parametrize(
+    ("model", "mapped"),
+    [("lightgen.models.SeqGAN", "ddp_find_unused_parameters_true"), ("lightgen.models.VAE", "ddp")],
+)
+def test_cli_maps_ddp_for_seqgan_phases_and_leaves_other_models(model: str, mapped: str) -> None:
+    """SeqGAN's phases leave a player idle but it has no ddp_players: Lightning's unused-parameter DDP."""
+    config = config_with_strategy("ddp", model)
     LightgenCLI._ddp_for_gans(config)
     assert config.trainer.strategy == mapped
 

@@ -5,6 +5,7 @@ from lightgen.data.imagenet import ImageNet
 from lightgen.data.lsun import LSUN
 from lightgen.data.mnist import MNIST
 from lightgen.data.paired import PairedImages
+from lightgen.data.sequences import OracleSequences, TextSequences
 from lightgen.data.superres import SuperResolution
 from lightgen.data.text_image import CaptionedImages
 from lightgen.data.toy import GaussianMixture2D
@@ -17,7 +18,9 @@ __all__ = [
     "GaussianMixture2D",
     "GenerativeDataModule",
     "ImageNet",
+    "OracleSequences",
     "PairedImages",
     "SuperResolution",
+    "TextSequences",
     "UnpairedImages",
 ]

@@ -18,6 +18,7 @@ from lightgen.models.made import MADE
 from lightgen.models.nade import NADE
 from lightgen.models.pix2pix import Pix2Pix
 from lightgen.models.pixelcnn import PixelCNN
+from lightgen.models.seqgan import SeqGAN
 from lightgen.models.srgan import SRGAN, SRResNet
 from lightgen.models.text_matching import TextImageMatching
 from lightgen.models.toy import ToyGAN
@@ -35,6 +36,7 @@ __all__ = [
     "NADE",
     "NARN",
     "SRGAN",
+    "SeqGAN",
     "VAE",
     "AutoregressiveModel",
     "ConditionalDCGAN",
