@@ -23,6 +23,7 @@ LightningCLI subclass in :mod:`lightgen.lightning_cli`. Its names (``LightgenCLI
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import re
@@ -116,10 +117,14 @@ def sample_command(argv: list[str]) -> None:
     out = Path(ns.out)
     if out.is_dir():
         raise LightgenError(f"--out {ns.out} is a folder; expected an image file name such as {out / 'samples.png'}")
+    if out.suffix.lower() == ".txt":  # a sequence model's samples, one a line
+        return write_text_samples(ns, out)
     from PIL import Image
 
     if out.suffix.lower() not in Image.registered_extensions():
-        raise LightgenError(f"--out {ns.out}: expected an image file name ending in .png (or .jpg, .webp...)")
+        raise LightgenError(
+            f"--out {ns.out}: expected an image file name ending in .png (or .jpg, .webp...), or .txt for sequences"
+        )
     from lightgen.callbacks.sample_grid import save_sample_grid  # torch and lightning: after parsing
     from lightgen.checkpoint import load_model
     from lightgen.evaluate import resolve_device
@@ -137,6 +142,21 @@ def sample_command(argv: list[str]) -> None:
     path = save_sample_grid(model, ns.out, ns.num, ns.nrow, ns.seed, label=ns.label, class_grid=ns.class_grid)
     what = f"{classes * ns.nrow} samples ({ns.nrow} per class, one row each)" if grid else f"{ns.num} samples"
     print(f"wrote {what} of {name}{'' if ns.label is None else f' (class {ns.label})'} to {path}")
+
+
+def write_text_samples(ns: argparse.Namespace, out: Path) -> None:
+    """``lightgen sample --out samples.txt``: a sequence model's --num samples (seed --seed), one a line, as words
+    when the checkpoint holds its vocabulary (a text corpus), else as token ids (the oracle)."""
+    from lightgen.checkpoint import load_model
+    from lightgen.evaluate import resolve_device
+
+    model = load_model(ns.ckpt).to(resolve_device(ns.device, auto=False))
+    if not hasattr(model, "decode"):
+        raise LightgenError(f"--out {out} (.txt) is for sequence models; {type(model).__name__} draws images: use .png")
+    lines = model.decode(model.sample(ns.num, seed=ns.seed).cpu())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {len(lines)} sequences of {type(model).__name__} to {out}")
 
 
 def data_command(argv: list[str]) -> None:

@@ -100,7 +100,7 @@ def sample_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lightgen sample", description=EXTRA_COMMANDS["sample"])
     parser.add_argument("--ckpt", required=True, help="a lightgen checkpoint (.ckpt)")
     parser.add_argument("--num", type=int, default=64, help="number of samples")
-    parser.add_argument("--out", default="samples.png", help="PNG file to write")
+    parser.add_argument("--out", default="samples.png", help="PNG file to write (.txt: a sequence model's samples)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the samples")
     parser.add_argument("--nrow", type=int, default=8, help="images per row (a class grid: samples per class)")
     parser.add_argument("--device", default="cpu", help="torch device to sample on")

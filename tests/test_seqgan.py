@@ -269,3 +269,14 @@ def test_config_trains_a_few_steps_through_lightgen_fit(name: str, tmp_path: Pat
     samples = model.sample(3, seed=0)
     assert samples.shape == (3, 6) and samples.dtype == torch.int64
     assert int(samples.max()) < model.vocab_size
+    # `lightgen sample --out X.txt`: one sequence a line, words from the stored vocabulary for a corpus
+    out = tmp_path / "samples.txt"
+    ckpt = str(tmp_path / "runs" / name / "version_0" / "checkpoints" / "last.ckpt")
+    main(["sample", "--ckpt", ckpt, "--num", "3", "--seed", "0", "--out", str(out)])
+    lines = out.read_text().splitlines()
+    assert lines == model.decode(samples) and len(lines) == 3
+    if name == "seqgan_text":
+        vocab = model.hparams.vocabulary
+        assert vocab and all(w in vocab and w not in ("<pad>", "<eos>") for line in lines for w in line.split())
+    else:  # the oracle's tokens have no words: ids
+        assert [[int(t) for t in line.split()] for line in lines] == samples.tolist()

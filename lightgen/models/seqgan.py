@@ -67,6 +67,8 @@ class SeqGAN(GenerativeModel):
         grad_clip: G's gradients are clipped to this global norm (5.0).
         oracle_eval_samples: at each validation, NLL_oracle of this many samples when the datamodule has an
             ``oracle`` (0: off).
+        vocabulary: the corpus's words by id, stored from the datamodule when training starts, so ``decode`` and
+            ``lightgen sample`` write text from the checkpoint alone.
     """
 
     #: its phases leave G or D idle in a step: under `ddp` the CLI picks Lightning's find-unused-parameters DDP
@@ -97,6 +99,7 @@ class SeqGAN(GenerativeModel):
         d_lr: float = 1e-4,
         grad_clip: float = 5.0,
         oracle_eval_samples: int = 1000,
+        vocabulary: list[str] | None = None,
     ) -> None:
         super().__init__(data_shape)
         if len(self.data_shape) != 1:
@@ -155,6 +158,26 @@ class SeqGAN(GenerativeModel):
             raise LightgenError(
                 f"model.vocab_size is {self.vocab_size} but the datamodule's vocabulary has {data_vocab} tokens"
             )
+        words = getattr(dm, "vocab", None)
+        if self.hparams.get("vocabulary") is None and isinstance(words, list) and len(words) == self.vocab_size:
+            self.hparams["vocabulary"] = list(words)  # a checkpoint alone then decodes its samples to text
+
+    def decode(self, tokens: torch.Tensor) -> list[str]:
+        """Sample rows (N, T) as text: the words of the stored vocabulary up to <eos> (a text corpus), else the
+        token ids (the oracle's sequences have no words)."""
+        words = self.hparams.get("vocabulary")
+        if not words:
+            return [" ".join(str(i) for i in row) for row in tokens.tolist()]
+        out = []
+        for row in tokens.tolist():
+            kept = []
+            for i in row:
+                if words[i] == "<eos>":
+                    break
+                if words[i] != "<pad>":
+                    kept.append(words[i])
+            out.append(" ".join(kept))
+        return out
 
     def _require_nets(self) -> None:
         if self.generator is None:
