@@ -55,6 +55,8 @@ METRICS = {
     "ssim": "image-to-image models: SSIM on Y (Gaussian 11, sigma 1.5), scale pixels of border cropped, with baseline",
     "correspondence": "image-to-image models: the domain classifier's accuracy on translations vs the source's label "
     "(MNIST/Fashion-MNIST defaults), with ceiling (targets) and identity (sources)",
+    "nll_oracle": "sequence models: the synthetic oracle's per-token NLL of the model's samples (SeqGAN, sec. 4)",
+    "nll_test": "sequence models: the model's per-token NLL of the held-out sequences of --split",
 }
 
 

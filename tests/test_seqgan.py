@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from lightgen.checkpoint import AtomicCheckpointIO, load_model
 from lightgen.cli import main
 from lightgen.data.sequences import OracleSequences, TextSequences
 from lightgen.errors import LightgenError
+from lightgen.evaluate import build_datamodule
 from lightgen.losses.policy_gradient import assemble_rollout_rewards, monte_carlo_rewards, reinforce_loss
 from lightgen.metrics.sequence_nll import nll_oracle, uniform_nll_oracle
 from lightgen.models.seqgan import SeqGAN
@@ -257,7 +259,9 @@ COMMON = [
 
 
 @pytest.mark.parametrize("name", ["seqgan_oracle", "seqgan_text"])
-def test_config_trains_a_few_steps_through_lightgen_fit(name: str, tmp_path: Path) -> None:
+def test_config_trains_a_few_steps_through_lightgen_fit(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     if name == "seqgan_oracle":
         data = ["--data.vocab_size", "20", "--data.num_train", "32", "--data.num_test", "8", "--data.root"]
         data += [str(tmp_path / "data"), "--model.oracle_eval_samples", "8"]
@@ -280,3 +284,24 @@ def test_config_trains_a_few_steps_through_lightgen_fit(name: str, tmp_path: Pat
         assert vocab and all(w in vocab and w not in ("<pad>", "<eos>") for line in lines for w in line.split())
     else:  # the oracle's tokens have no words: ids
         assert [[int(t) for t in line.split()] for line in lines] == samples.tolist()
+    # `lightgen evaluate`: NLL_test by hand (every sequence has T tokens: the per-token mean), NLL_oracle of the
+    # oracle's datamodule only
+    report_path = tmp_path / "report.json"
+    metrics = "nll_oracle,nll_test" if name == "seqgan_oracle" else "nll_test"
+    data_root = ["--data-root", str(tmp_path / "data")] if name == "seqgan_oracle" else []
+    main(["evaluate", "--ckpt", ckpt, "--metrics", metrics, "--num-samples", "8", "--batch-size", "4",
+          "--out", str(report_path), *data_root])  # fmt: skip
+    entries = {e["metric"]: e for e in json.loads(report_path.read_text())["metrics"]}
+    dm = build_datamodule(torch.load(ckpt, weights_only=False), str(tmp_path / "data") if data_root else None)
+    dm.setup("fit")
+    held_out = torch.stack([dm.test_set[i] for i in range(len(dm.test_set))])
+    assert entries["nll_test"]["values"]["nll_test"] == pytest.approx(float(model.nll(held_out)), rel=1e-5)
+    if name == "seqgan_oracle":
+        value = entries["nll_oracle"]["values"]["nll_oracle"]
+        assert 0 < value < 2 * math.log(20) and entries["nll_oracle"]["values"]["nll_oracle_se"] > 0
+    else:
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--ckpt", ckpt, "--metrics", "nll_oracle", "--out", str(report_path)])
+        assert (
+            "nll_oracle needs the synthetic oracle's datamodule; TextSequences has no oracle" in capsys.readouterr().err
+        )

@@ -28,6 +28,8 @@ METRIC_NAMES = ("fid", "kid", "prc", "is", "cfid", "modes", "nn", "ll", "parzen"
     "psnr",
     "ssim",
     "correspondence",
+    "nll_oracle",  # sequence models (SeqGAN)
+    "nll_test",
 )
 RESIZES = ("tf", "clean")  # the keys of lightgen.metrics.fidelity.RESIZE_RULES
 SPLITS = ("train", "val", "test")

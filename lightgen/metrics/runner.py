@@ -20,6 +20,7 @@ from lightgen.metrics import fidelity as fd
 from lightgen.metrics.cache import cache_key, cached_features, data_selection, is_cached
 from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report
+from lightgen.metrics.sequences import check_sequence_request, is_sequence_model, run_sequence_metrics
 from lightgen.metrics.translation import TranslationEvaluation, check_request, is_translation_model
 from lightgen.metrics.translation import refuse_for_other_models as refuse_translation_metrics
 
@@ -64,6 +65,8 @@ class Evaluation:
         self.mixture = getattr(dm, "mode_centers", None) is not None
         # image-to-image models (translate + source_shape) are scored on their test translations
         self.translation = is_translation_model(model)
+        # sequence models (SeqGAN) are scored by likelihoods: NLL_oracle, NLL_test
+        self.sequence = is_sequence_model(model)
         if options.num_samples is None:
             options = replace(options, num_samples=MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES)
         self.options = options
@@ -72,6 +75,9 @@ class Evaluation:
     # ------------------------------------------------------------------ checks before any work
     def check(self) -> None:
         m = set(self.metrics)
+        check_sequence_request(m, self.model, self.dm)
+        if self.sequence:
+            return
         if self.translation:
             check_request(m, self.model, self.dm)
             return
@@ -192,6 +198,9 @@ class Evaluation:
         self.dm.setup("fit")
         m = set(self.metrics)
         opts = self.options
+        if self.sequence:
+            run_sequence_metrics(self)
+            return self.report
         if self.translation:  # translations of the test split against their targets, not samples of a prior
             TranslationEvaluation(self).run()
             return self.report
