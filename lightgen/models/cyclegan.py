@@ -227,19 +227,12 @@ class CycleGAN(ImageTranslationGAN):
         """One G step on both generators, then one D step on D_A and D_B with pooled fakes (the authors' order)."""
         a = self._memory_format(self.source_from_batch(batch))
         b = self._memory_format(self.real_from_batch(batch))
-        scaler = self._grad_scaler()
         g_opt, d_opt = self.optimizers()
 
         with self.toggled_optimizer(g_opt):
             g_terms, fake_b, fake_a = self.generator_loss(a, b)
-            g_opt.zero_grad(set_to_none=True)
-            scale = scaler.get_scale() if scaler is not None else None
-            self.manual_backward(g_terms["loss"])
-            g_opt.step()
-        self.generator_steps += 1
-        self.update_ema()
-        self.on_g_step(g_terms)
-        self._track_finite(g_terms["loss"], scaler, scale)
+            scale = self.update(g_opt, g_terms["loss"])
+        self.after_g_update(g_terms, scale)
         self._log_terms("g", g_terms)
 
         # each rank keeps its own pools, drawing from a stream keyed by (batch, rank, domain)
@@ -248,18 +241,10 @@ class CycleGAN(ImageTranslationGAN):
         pooled_b = self.pool_b.query(fake_b.detach(), self.random_stream(self.batches_seen, POOL_KEY, rank, 1))
         with self.toggled_optimizer(d_opt):
             d_terms = self.discriminator_loss(a, b, pooled_a, pooled_b)
-            d_opt.zero_grad(set_to_none=True)
-            scale = scaler.get_scale() if scaler is not None else None
-            self.manual_backward(d_terms["loss"])
-            d_opt.step()
-        self.objective.after_d_step(self.discriminator)
-        self.discriminator_steps += 1
-        self.on_d_step(d_terms)
-        self._track_finite(d_terms["loss"], scaler, scale)
+            scale = self.update(d_opt, d_terms["loss"])
+        self.after_d_update(d_terms, scale)
         self._log_terms("d", d_terms)
-
-        if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
-            self.trainer.should_stop = True
+        self.stop_at_max_generator_steps()
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
 

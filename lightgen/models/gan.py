@@ -299,7 +299,6 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self._memory_format(self.real_from_batch(batch))
         n = real.shape[0]
-        scaler = self._grad_scaler()
         g_opt, d_opt = self.optimizers()
         g_follows = (self.batches_seen + 1) % self.d_steps == 0
 
@@ -309,14 +308,8 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
             fake = self.generate(latent)
         with self.toggled_optimizer(d_opt):
             d_terms = self.d_loss(real, fake.detach(), latent)
-            d_opt.zero_grad(set_to_none=True)
-            scale = scaler.get_scale() if scaler is not None else None
-            self.manual_backward(d_terms["loss"])
-            d_opt.step()
-        self.objective.after_d_step(self.discriminator)
-        self.discriminator_steps += 1
-        self.on_d_step(d_terms)
-        self._track_finite(d_terms["loss"], scaler, scale)
+            scale = self.update(d_opt, d_terms["loss"])
+        self.after_d_update(d_terms, scale)
         self._log_terms("d", d_terms)
 
         if g_follows:
@@ -326,19 +319,42 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
                     fake = self.generate(latent)
                 with self.toggled_optimizer(g_opt):
                     g_terms = self.g_loss(fake, latent, real)
-                    g_opt.zero_grad(set_to_none=True)
-                    scale = scaler.get_scale() if scaler is not None else None
-                    self.manual_backward(g_terms["loss"])
-                    g_opt.step()
-                self.generator_steps += 1
-                self.update_ema()
-                self.on_g_step(g_terms)
-                self._track_finite(g_terms["loss"], scaler, scale)
+                    scale = self.update(g_opt, g_terms["loss"])
+                self.after_g_update(g_terms, scale)
             self._log_generator_terms(g_terms)
-            if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
-                self.trainer.should_stop = True
+            self.stop_at_max_generator_steps()
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
+
+    # ------------------------------------------------------------------ one update, shared by every loop
+    def update(self, optimizer: Any, loss: torch.Tensor) -> float | None:
+        """zero_grad, backward (scaled by the AMP GradScaler when there is one) and step of ``optimizer``; returns
+        the scaler's scale before the step (None without AMP), which :meth:`_track_finite` compares with after."""
+        scaler = self._grad_scaler()
+        optimizer.zero_grad(set_to_none=True)
+        scale = scaler.get_scale() if scaler is not None else None
+        self.manual_backward(loss)
+        optimizer.step()
+        return scale
+
+    def after_d_update(self, terms: LossDict, scale: float | None) -> None:
+        """What follows every D update: the objective's after-step (WGAN's clipping), the count, the
+        ``on_d_step`` hook and the lazy finite check."""
+        self.objective.after_d_step(self.discriminator)
+        self.discriminator_steps += 1
+        self.on_d_step(terms)
+        self._track_finite(terms["loss"], self._grad_scaler(), scale)
+
+    def after_g_update(self, terms: LossDict, scale: float | None) -> None:
+        """What follows every G update: the count, the EMA, the ``on_g_step`` hook and the lazy finite check."""
+        self.generator_steps += 1
+        self.update_ema()
+        self.on_g_step(terms)
+        self._track_finite(terms["loss"], self._grad_scaler(), scale)
+
+    def stop_at_max_generator_steps(self) -> None:
+        if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
+            self.trainer.should_stop = True
 
     @staticmethod
     def _named(prefix: str, terms: LossDict) -> LossDict:

@@ -152,21 +152,13 @@ class SRResNet(SuperResolutionGAN):
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self._memory_format(self.real_from_batch(batch))
-        scaler = self._grad_scaler()
         opt = self.optimizers()
         latent = self.sample_latent(real.shape[0], draw=0, batch=batch)
         terms = self.content_terms(self.generate(latent), real)
-        opt.zero_grad(set_to_none=True)
-        scale = scaler.get_scale() if scaler is not None else None
-        self.manual_backward(terms["loss"])
-        opt.step()
-        self.generator_steps += 1
-        self.update_ema()
-        self.on_g_step(terms)
-        self._track_finite(terms["loss"], scaler, scale)
+        scale = self.update(opt, terms["loss"])
+        self.after_g_update(terms, scale)
         self._log_terms("g", terms)
-        if self.max_generator_steps is not None and self.generator_steps >= self.max_generator_steps:
-            self.trainer.should_stop = True
+        self.stop_at_max_generator_steps()
         self.batches_seen += 1
         self.log("generator_steps", float(self.generator_steps), on_step=True, prog_bar=True)
 
