@@ -149,6 +149,29 @@ def match_trees(folder: Path, split: str) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def checked_pair_options(
+    default_name: str,
+    folder: str | None,
+    crop_size: int | None,
+    image_size: int,
+    value_range: tuple[float, float],
+    channels: int | None,
+    val_size: int | None,
+) -> tuple[int, tuple[float, float]]:
+    """The options the paired and unpaired datamodules share, checked: returns (the served crop size, the
+    value range). The crop defaults to ``image_size`` for the embedded data and 256 for folders."""
+    crop = crop_size or (image_size if folder is None else FOLDER_CROP)
+    checked_range = checked_image_options(crop, value_range, max_size=1024)
+    checked_image_options(image_size, value_range, max_size=1024)
+    if folder is None and channels not in (None, 1):
+        raise LightgenError(f"the embedded {default_name} is grey (1 channel); got channels={channels}")
+    if channels not in (None, 1, 3):
+        raise LightgenError(f"channels must be 1 (grey) or 3 (RGB); got {channels}")
+    if val_size is not None and val_size < 0:
+        raise LightgenError(f"val_size must be >= 0; got {val_size}")
+    return crop, checked_range
+
+
 class PairedImages(GenerativeDataModule):
     """pix2pix's paired datasets (``aligned`` or ``trees`` folders), or the embedded "edges2fashion".
 
@@ -194,15 +217,9 @@ class PairedImages(GenerativeDataModule):
             raise LightgenError(f"unknown direction {direction!r}; expected 'AtoB' or 'BtoA'")
         if layout not in ("auto", "aligned", "trees"):
             raise LightgenError(f"unknown layout {layout!r}; expected 'auto', 'aligned' or 'trees'")
-        crop = crop_size or (image_size if folder is None else FOLDER_CROP)
-        self.value_range = checked_image_options(crop, value_range, max_size=1024)
-        checked_image_options(image_size, value_range, max_size=1024)
-        if folder is None and channels not in (None, 1):
-            raise LightgenError(f"the embedded edges2fashion is grey (1 channel); got channels={channels}")
-        if channels not in (None, 1, 3):
-            raise LightgenError(f"channels must be 1 (grey) or 3 (RGB); got {channels}")
-        if val_size is not None and val_size < 0:
-            raise LightgenError(f"val_size must be >= 0; got {val_size}")
+        crop, self.value_range = checked_pair_options(
+            "edges2fashion", folder, crop_size, image_size, value_range, channels, val_size
+        )
         self.save_hyperparameters()
         self.folder = None if folder is None else resolve_folder(self.root, folder)
         self.layout, self.direction, self.image_size = layout, direction, image_size

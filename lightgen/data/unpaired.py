@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from lightgen.data.base import GenerativeDataModule, checked_image_options, split_item
+from lightgen.data.base import GenerativeDataModule, split_item
 from lightgen.data.derived import thicken
 from lightgen.data.image_files import (
     Jitter,
@@ -37,7 +37,7 @@ from lightgen.data.image_files import (
     to_range,
 )
 from lightgen.data.mnist import load_idx, resize_uint8
-from lightgen.data.paired import FOLDER_CROP, PairedDataset, TensorPairs
+from lightgen.data.paired import PairedDataset, TensorPairs, checked_pair_options
 from lightgen.errors import DataNotFoundError, LightgenError
 
 
@@ -136,15 +136,9 @@ class UnpairedImages(GenerativeDataModule):
         persistent_workers: bool | None = None,
     ) -> None:
         super().__init__(root, batch_size, num_workers, seed, pin_memory, persistent_workers)
-        crop = crop_size or (image_size if folder is None else FOLDER_CROP)
-        self.value_range = checked_image_options(crop, value_range, max_size=1024)
-        checked_image_options(image_size, value_range, max_size=1024)
-        if folder is None and channels not in (None, 1):
-            raise LightgenError(f"the embedded mnist2thick is grey (1 channel); got channels={channels}")
-        if channels not in (None, 1, 3):
-            raise LightgenError(f"channels must be 1 (grey) or 3 (RGB); got {channels}")
-        if val_size is not None and val_size < 0:
-            raise LightgenError(f"val_size must be >= 0; got {val_size}")
+        crop, self.value_range = checked_pair_options(
+            "mnist2thick", folder, crop_size, image_size, value_range, channels, val_size
+        )
         self.save_hyperparameters()
         self.folder = None if folder is None else resolve_folder(self.root, folder)
         self.image_size = image_size
