@@ -132,6 +132,14 @@ def sample_command(argv: list[str]) -> None:
     device = resolve_device(ns.device, auto=False)
     model = load_model(ns.ckpt).to(device)
     name, classes = type(model).__name__, int(getattr(model, "num_classes", 0) or 0)
+    if ns.caption is not None:
+        if not hasattr(model, "sample_stages"):
+            raise LightgenError(f"--caption needs a text-to-image model (StackGAN); {name} takes no captions")
+        from lightgen.callbacks.caption_pictures import save_captioned_grid
+
+        path = save_captioned_grid(model, ns.caption, ns.out, per_caption=ns.nrow, seed=ns.seed)
+        print(f"wrote {len(ns.caption)} captions x {ns.nrow} samples of {name} to {path}")
+        return
     if ns.label is not None and not classes:
         raise LightgenError(f"--label needs a conditional model; {name} is unconditional")
     if ns.label is not None and not 0 <= ns.label < classes:

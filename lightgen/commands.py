@@ -108,6 +108,13 @@ def sample_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="cpu", help="torch device to sample on")
     parser.add_argument("--label", type=int, default=None, help="conditional models: --num samples of this class")
     parser.add_argument(
+        "--caption",
+        action="append",
+        default=None,
+        help='text-to-image models (StackGAN): a caption, e.g. --caption "a dark pair of trousers"; repeat for more; '
+        "a captioned grid of --nrow samples each",
+    )
+    parser.add_argument(
         "--class-grid",
         action=argparse.BooleanOptionalAction,
         default=None,

@@ -121,3 +121,15 @@ def test_the_import_reader_catches_every_form(source: str, package: str, caught:
     names = [n for _, n in imported_names(source, package)]
     hit = any(n == p or n.startswith(p + ".") for n in names for p in FORBIDDEN[layer])
     assert hit == caught, names
+
+
+@pytest.mark.parametrize(
+    "module", ["lightgen.checkpoint", "lightgen.models", "lightgen.data", "lightgen.metrics.runner"]
+)
+def test_each_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """No import circle: a model that needs lightgen.checkpoint (which imports lightgen.models) imports it lazily."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

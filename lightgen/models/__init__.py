@@ -20,6 +20,7 @@ from lightgen.models.pix2pix import Pix2Pix
 from lightgen.models.pixelcnn import PixelCNN
 from lightgen.models.seqgan import SeqGAN
 from lightgen.models.srgan import SRGAN, SRResNet
+from lightgen.models.stackgan import StackGAN
 from lightgen.models.text_matching import TextImageMatching
 from lightgen.models.toy import ToyGAN
 from lightgen.models.vae import VAE
@@ -37,6 +38,7 @@ __all__ = [
     "NARN",
     "SRGAN",
     "SeqGAN",
+    "StackGAN",
     "VAE",
     "AutoregressiveModel",
     "ConditionalDCGAN",
