@@ -57,6 +57,8 @@ METRICS = {
     "(MNIST/Fashion-MNIST defaults), with ceiling (targets) and identity (sources)",
     "nll_oracle": "sequence models: the synthetic oracle's per-token NLL of the model's samples (SeqGAN, sec. 4)",
     "nll_test": "sequence models: the model's per-token NLL of the held-out sequences of --split",
+    "matching": "text-to-image models: the project's text-image matching model's cosine score of each generated "
+    "image with its caption, beside real (ceiling) and mismatched (floor) pairs",
 }
 
 

@@ -30,6 +30,7 @@ METRIC_NAMES = ("fid", "kid", "prc", "is", "cfid", "modes", "nn", "ll", "parzen"
     "correspondence",
     "nll_oracle",  # sequence models (SeqGAN)
     "nll_test",
+    "matching",  # text-to-image models (StackGAN)
 )
 RESIZES = ("tf", "clean")  # the keys of lightgen.metrics.fidelity.RESIZE_RULES
 SPLITS = ("train", "val", "test")

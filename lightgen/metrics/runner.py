@@ -21,6 +21,7 @@ from lightgen.metrics.cache import cache_key, cached_features, data_selection, i
 from lightgen.metrics.options import EvaluationOptions
 from lightgen.metrics.report import Report
 from lightgen.metrics.sequences import check_sequence_request, is_sequence_model, run_sequence_metrics
+from lightgen.metrics.text_to_image import check_text_request, is_text_to_image_model, run_text_metrics
 from lightgen.metrics.translation import TranslationEvaluation, check_request, is_translation_model
 from lightgen.metrics.translation import refuse_for_other_models as refuse_translation_metrics
 
@@ -67,6 +68,8 @@ class Evaluation:
         self.translation = is_translation_model(model)
         # sequence models (SeqGAN) are scored by likelihoods: NLL_oracle, NLL_test
         self.sequence = is_sequence_model(model)
+        # text-to-image models (StackGAN) draw one image per item of --split from the item's caption
+        self.text_to_image = is_text_to_image_model(model)
         if options.num_samples is None:
             options = replace(options, num_samples=MIXTURE_NUM_SAMPLES if self.mixture else DEFAULT_NUM_SAMPLES)
         self.options = options
@@ -77,6 +80,9 @@ class Evaluation:
         m = set(self.metrics)
         check_sequence_request(m, self.model, self.dm)
         if self.sequence:
+            return
+        check_text_request(m, self.model, self.dm)
+        if self.text_to_image:
             return
         if self.translation:
             check_request(m, self.model, self.dm)
@@ -200,6 +206,9 @@ class Evaluation:
         opts = self.options
         if self.sequence:
             run_sequence_metrics(self)
+            return self.report
+        if self.text_to_image:  # samples of the split's captions against the same items' images
+            run_text_metrics(self)
             return self.report
         if self.translation:  # translations of the test split against their targets, not samples of a prior
             TranslationEvaluation(self).run()

@@ -38,6 +38,15 @@ from lightgen.models import SRGAN, CycleGAN, Pix2Pix, SRResNet
 PAPER_PSNR = {"bicubic": (28.43, 25.99), "SRResNet": (32.05, 28.49), "SRGAN": (29.40, 26.02)}
 
 
+def save_picture(model: L.LightningModule, args: argparse.Namespace, name: str) -> None:
+    """The model's translation picture of its stored examples (``--pictures DIR``: DIR/<name>.png)."""
+    if args.pictures:
+        from lightgen.callbacks.translation_pictures import save_translation_grid
+
+        path = save_translation_grid(model, Path(args.pictures) / f"{name}.png", max_rows=8)
+        print(f"wrote {path}", flush=True)
+
+
 def fit(model: L.LightningModule, dm: Any, minutes: float, accelerator: str) -> dict[str, Any]:
     trainer = bench_trainer(accelerator=accelerator, max_time={"seconds": int(minutes * 60)})
     start = time.perf_counter()
@@ -57,6 +66,7 @@ def pix2pix(args: argparse.Namespace) -> dict[str, Any]:
     widths = 64 if args.paper_nets else 32
     model = Pix2Pix(dm.data_shape, num_downs=5, g_channels=widths, d_channels=widths, d_layers=2)
     budget = fit(model, dm, args.minutes, args.accelerator)
+    save_picture(model, args, "pix2pix")
     scores = evaluate(model, dm, "l1,fid,cfid,correspondence", args.num_items, 100)
     nets = f"U-Net 5 levels x{widths}, PatchGAN 34 px x{widths}"
     return {"model": "pix2pix", "data": "edges2fashion 32 px", "nets": nets, "batch": 16, **budget, "scores": scores}
@@ -69,6 +79,7 @@ def cyclegan(args: argparse.Namespace) -> dict[str, Any]:
     model = CycleGAN(dm.data_shape, g_channels=64 if wide else 16, g_blocks=9 if wide else 3,
                      d_channels=64 if wide else 16, d_layers=3 if wide else 2)  # fmt: skip
     budget = fit(model, dm, args.minutes, args.accelerator)
+    save_picture(model, args, "cyclegan")
     scores = evaluate(model, dm, "l1,correspondence", args.num_items, 100)
     nets = "ResNet 9 blocks x64, PatchGAN 70 px" if wide else "ResNet 3 blocks x16, PatchGAN 34 px x16"
     return {"model": "CycleGAN", "data": "mnist2thick 32 px", "nets": nets, "batch": 1, **budget, "scores": scores}
@@ -89,6 +100,7 @@ def srresnet(args: argparse.Namespace, keep: dict[str, Any]) -> dict[str, Any]:
     dm = sr_data(args)
     model = SRResNet(dm.data_shape, **sr_nets(args))
     budget = fit(model, dm, args.minutes, args.accelerator)
+    save_picture(model, args, "srresnet")
     keep["srresnet"] = model
     scores = evaluate(model, dm, "psnr,ssim", len(dm.test_set), 1)
     return {"model": "SRResNet", "data": f"sr-images, {dm.data_shape[-1]} px HR crops", "nets": str(sr_nets(args)),
@@ -103,6 +115,7 @@ def srgan(args: argparse.Namespace, keep: dict[str, Any]) -> dict[str, Any]:
         model.generator.load_state_dict(keep["srresnet"].generator.state_dict())
         start = "the SRResNet above"
     budget = fit(model, dm, args.minutes, args.accelerator)
+    save_picture(model, args, "srgan")
     scores = evaluate(model, dm, "psnr,ssim", len(dm.test_set), 1)
     return {"model": "SRGAN", "data": f"sr-images, {dm.data_shape[-1]} px HR crops", "nets": str(sr_nets(args)),
             "batch": 16, "init": start, **budget, "scores": scores}  # fmt: skip
@@ -119,6 +132,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--root", default=None, help="data root (default $LIGHTGEN_DATA or data/)")
     parser.add_argument("--out", default=None, help="JSON of the results, rewritten after each model")
+    parser.add_argument("--pictures", default=None, help="folder for each model's translation picture (PNG)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
