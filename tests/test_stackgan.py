@@ -219,3 +219,34 @@ def test_configs_train_text_encoder_then_stage1_then_stage2(data, mnist_root: Pa
           "--caption", "a light bag", "--nrow", "3", "--out", str(cli_out)])  # fmt: skip
     with Image.open(cli_out) as picture, Image.open(out) as one:
         assert picture.size[0] == one.size[0] and picture.size[1] > one.size[1]
+
+
+def test_the_chain_trains_through_lightgen_fit_on_the_cub_caption_layout(tmp_path: Path) -> None:
+    """text_matching -> stackgan_stage1 -> stackgan on a CUB-layout folder (images/<class>/*.jpg beside
+    text_c10/<class>/*.txt), each stage from the one before, then a captioned grid from the last checkpoint."""
+    from test_captions import make_cub
+
+    make_cub(tmp_path / "data" / "birds")
+    runs = tmp_path / "runs"
+    common = [
+        "--data.init_args.root", str(tmp_path / "data"), "--data.init_args.folder", "birds",
+        "--data.init_args.image_size", "32", "--data.init_args.batch_size", "2", "--data.init_args.num_workers", "0",
+        "--trainer.max_steps", "2", "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "1",
+        "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+        "--sample_grid.num_samples", "2", "--run_root", str(runs),
+    ]  # fmt: skip
+    tiny_gan = ["--model.init_args.g_width", "4", "--model.init_args.d_width", "4"]
+    tiny_text = ["--model.init_args.embedding_dim", "8", "--model.init_args.hidden_dim", "8",
+                 "--model.init_args.word_dim", "8", "--model.init_args.image_width", "4"]  # fmt: skip
+    main(["fit", "--config", str(CONFIGS / "text_matching.yaml"), *common, *tiny_text])
+    text = runs / "text_matching" / "version_0" / "checkpoints" / "last.ckpt"
+    main(["fit", "--config", str(CONFIGS / "stackgan_stage1.yaml"), *common, *tiny_gan,
+          "--model.init_args.stage1_size", "8", "--model.init_args.text_encoder", str(text)])  # fmt: skip
+    stage1 = runs / "stackgan_stage1" / "version_0" / "checkpoints" / "last.ckpt"
+    main(["fit", "--config", str(CONFIGS / "stackgan.yaml"), *common, *tiny_gan,
+          "--model.init_args.stage1", str(stage1)])  # fmt: skip
+    model = load_model(runs / "stackgan" / "version_0" / "checkpoints" / "last.ckpt")
+    assert model.sample_shape == (3, 32, 32) and model.sample(2, seed=0).shape == (2, 3, 32, 32)
+    assert "seabird" in model.vocab.words and "albatross" not in model.vocab.words  # the birds' captions, not fashion
+    out = save_captioned_grid(model, ["this bird is black"], tmp_path / "bird.png", per_caption=2)
+    assert out.is_file()
