@@ -132,7 +132,7 @@ SAMPLE_EVALUATE_CASES = [
     ("sample-num-0", ["sample", "--ckpt", "{vae.ckpt}", "--num", "0"], 1, ["--num and --nrow must be positive", "0"]),
     ("sample-num-negative", ["sample", "--ckpt", "{vae.ckpt}", "--num", "-5"], 1, ["positive integers; got -5"]),
     ("sample-out-folder", ["sample", "--ckpt", "{vae.ckpt}", "--out", "{folder}"], 1, ["--out {folder} is a folder"]),
-    ("sample-out-text", ["sample", "--ckpt", "{vae.ckpt}", "--out", "x.txt"], 1, ["--out x.txt", "ending in .png"]),
+    ("sample-out-csv", ["sample", "--ckpt", "{vae.ckpt}", "--out", "x.csv"], 1, ["--out x.csv", "ending in .png"]),
     ("sample-device", ["sample", "--ckpt", "{vae.ckpt}", "--device", "gpu7"], 1, ["--device 'gpu7'", "cpu, cuda"]),
     ("evaluate-missing", ["evaluate", "--ckpt", "{folder}/none.ckpt"], 1, ["checkpoint not found", "none.ckpt"]),
     ("evaluate-text", ["evaluate", "--ckpt", "{text.ckpt}"], 1, ["text.ckpt is not a readable checkpoint"]),

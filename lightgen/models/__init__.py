@@ -19,10 +19,11 @@ from lightgen.models.nade import NADE
 from lightgen.models.pix2pix import Pix2Pix
 from lightgen.models.pixelcnn import PixelCNN
 from lightgen.models.seqgan import SeqGAN
-from lightgen.models.srgan import SRGAN, SRResNet
+from lightgen.models.srgan import SRGAN, SRResNet, SuperResolutionGAN
 from lightgen.models.stackgan import StackGAN
 from lightgen.models.text_matching import TextImageMatching
 from lightgen.models.toy import ToyGAN
+from lightgen.models.translation import ImageTranslationGAN
 from lightgen.models.vae import VAE
 
 __all__ = [
@@ -39,12 +40,14 @@ __all__ = [
     "SRGAN",
     "SeqGAN",
     "StackGAN",
+    "SuperResolutionGAN",
     "VAE",
     "AutoregressiveModel",
     "ConditionalDCGAN",
     "ConditionalGAN",
     "CycleGAN",
     "GenerativeModel",
+    "ImageTranslationGAN",
     "InfoGAN",
     "InfoNetGAN",
     "Pix2Pix",
