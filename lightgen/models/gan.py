@@ -38,13 +38,14 @@ from torch import nn
 from torch.utils.data import default_collate
 
 from lightgen.clock import crossed_interval, log_sparse, logging_step
-from lightgen.errors import LightgenError, NonFiniteLossError
+from lightgen.errors import LightgenError
 from lightgen.losses.gan import LossDict
 from lightgen.losses.objectives import GANObjective, resolve_objective
 from lightgen.models.base import GenerativeModel
 from lightgen.models.gan_sampling import GeneratorSamplingMixin
 from lightgen.models.gan_scale import GANScaleMixin
 from lightgen.models.latent import Latent
+from lightgen.models.loop_state import LoopState
 from lightgen.nets.mlp import MLPDiscriminator, MLPGenerator
 from lightgen.nets.spectral import apply_spectral_norm
 
@@ -65,7 +66,7 @@ class BoundCritic:
         return self.model.discriminator_features(x, self.latent)
 
 
-class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
+class GAN(LoopState, GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
     """Generative adversarial net with MLP networks (Goodfellow et al. 2014).
 
     Args:
@@ -157,12 +158,7 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         self.generator_ema: nn.Module | None = None
         if ema_decay is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
-        # loop counters, saved in checkpoints; identical on every rank
-        self.batches_seen = 0
-        self.generator_steps = 0
-        self.discriminator_steps = 0
-        # lazily checked flag (no device sync per step): False once any loss was NaN/inf
-        self._losses_finite: torch.Tensor | None = None
+        self.init_loop_state()  # counters and the lazy finite flag (lightgen.models.loop_state)
         self._probe: Any = None
         self._g_logged_at = -1  # logging step (+1) at which G's terms last went to the loggers
 
@@ -414,39 +410,14 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
         return self.transfer_batch_to_device(self._probe, self.device, 0)
 
     # ------------------------------------------------------------------ non-finite losses
-    def _track_finite(self, loss: torch.Tensor, scaler: Any = None, scale_before: float | None = None) -> None:
-        """Fold isfinite(loss) into the lazily checked flag. Under float16 a step whose scaled gradients
-        overflowed is skipped by the GradScaler, which lowers its scale: that is not a divergence."""
-        if scaler is not None and scale_before is not None and scaler.get_scale() < scale_before:
-            return
-        ok = torch.isfinite(loss.detach())
-        self._losses_finite = ok if self._losses_finite is None else self._losses_finite & ok
-
-    def check_finite(self) -> None:
-        """Raise :class:`NonFiniteLossError` if any loss since the last check was NaN or infinite on any
-        rank. Under DDP the flag is reduced across ranks first, so every rank raises together (a rank
-        raising alone would leave the others waiting in the next collective)."""
-        flag, self._losses_finite = self._losses_finite, None
-        ok = flag is None or bool(flag)
-        if self._trainer is not None and self.trainer.world_size > 1:
-            ok = bool(self.trainer.strategy.reduce_boolean_decision(ok, all=True))
-        if ok:
-            self._last_finite_step = self.generator_steps
-            return
-        last = getattr(self, "_last_finite_step", 0)
+    def nonfinite_message(self, last_finite_step: int) -> str:
         ckpt = getattr(self.trainer.checkpoint_callback, "last_model_path", "") if self._trainer else ""
         kept = f"the last good checkpoint is {ckpt}" if ckpt else "no checkpoint was written yet"
-        raise NonFiniteLossError(
-            f"a loss of {type(self.objective).__name__} became NaN or infinite between generator steps {last} "
-            f"and {self.generator_steps}; training stopped and {kept} (lower the learning rate or check the data)"
+        return (
+            f"a loss of {type(self.objective).__name__} became NaN or infinite between generator steps "
+            f"{last_finite_step} and {self.generator_steps}; training stopped and {kept} "
+            "(lower the learning rate or check the data)"
         )
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        # CPU: check every batch (free). Accelerators: at the logging interval, avoiding a sync per step;
-        # checkpoints are checked before every save, so a bad state is never written.
-        every = 1 if self.device.type == "cpu" else max(1, self.trainer.log_every_n_steps)
-        if (batch_idx + 1) % every == 0:
-            self.check_finite()
 
     # ------------------------------------------------------------------ optimizers
     def configure_optimizers(self) -> Any:
@@ -478,20 +449,3 @@ class GAN(GANScaleMixin, GeneratorSamplingMixin, GenerativeModel):
                 config.scheduler.step(metrics[monitor])
             else:
                 config.scheduler.step()
-
-    # ------------------------------------------------------------------ checkpoints
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.check_finite()  # never write a checkpoint of a diverged run
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["lightgen"]["loop"] = {
-            "batches_seen": self.batches_seen,
-            "generator_steps": self.generator_steps,
-            "discriminator_steps": self.discriminator_steps,
-        }
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_load_checkpoint(checkpoint)
-        loop = checkpoint.get("lightgen", {}).get("loop", {})
-        self.batches_seen = int(loop.get("batches_seen", 0))
-        self.generator_steps = int(loop.get("generator_steps", 0))
-        self.discriminator_steps = int(loop.get("discriminator_steps", 0))

@@ -36,18 +36,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightgen.clock import crossed_interval, log_sparse, logging_step
-from lightgen.errors import LightgenError, NonFiniteLossError
+from lightgen.errors import LightgenError
 from lightgen.losses.gan import LossDict
 from lightgen.losses.policy_gradient import monte_carlo_rewards, reinforce_loss
 from lightgen.metrics.sequence_nll import sequence_nll
 from lightgen.models.base import GenerativeModel
+from lightgen.models.loop_state import LoopState
 from lightgen.nets.sequence import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, LSTMGenerator, SequenceCNNDiscriminator
 
 # keys of the random streams (with the batch count and the rank): distinct draws never share numbers
 NEGATIVES_KEY, POLICY_KEY, ROLLOUT_KEY = 1, 2, 3
 
 
-class SeqGAN(GenerativeModel):
+class SeqGAN(LoopState, GenerativeModel):
     """SeqGAN with an LSTM generator and a CNN discriminator over token sequences (Yu et al. 2017).
 
     Args:
@@ -122,12 +123,8 @@ class SeqGAN(GenerativeModel):
         self.discriminator: SequenceCNNDiscriminator | None = None
         if vocab_size is not None:
             self.build(vocab_size)
-        # loop counters, saved in checkpoints
-        self.batches_seen = 0
-        self.generator_steps = 0
-        self.discriminator_steps = 0
+        self.init_loop_state()  # counters and the lazy finite flag (lightgen.models.loop_state)
         self._logged_at: dict[str, int] = {}
-        self._losses_finite: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ networks
     def build(self, vocab_size: int) -> None:
@@ -337,23 +334,11 @@ class SeqGAN(GenerativeModel):
         else:
             self.log_dict(named, on_step=True, prog_bar=False, logger=False)
 
-    def _track_finite(self, loss: torch.Tensor) -> None:
-        ok = torch.isfinite(loss.detach())
-        self._losses_finite = ok if self._losses_finite is None else self._losses_finite & ok
-
-    def check_finite(self) -> None:
-        """Raise :class:`NonFiniteLossError` if a loss since the last check was NaN or infinite."""
-        flag, self._losses_finite = self._losses_finite, None
-        if flag is not None and not bool(flag):
-            raise NonFiniteLossError(
-                f"a SeqGAN loss became NaN or infinite before batch {self.batches_seen}; training stopped "
-                "(lower the learning rates)"
-            )
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        every = 1 if self.device.type == "cpu" else max(1, self.trainer.log_every_n_steps)
-        if (batch_idx + 1) % every == 0:
-            self.check_finite()
+    def nonfinite_message(self, last_finite_step: int) -> str:
+        return (
+            f"a SeqGAN loss became NaN or infinite before batch {self.batches_seen}; training stopped "
+            "(lower the learning rates)"
+        )
 
     # ------------------------------------------------------------------ validate / test
     def validation_step(self, batch: Any, batch_idx: int) -> None:
@@ -388,20 +373,7 @@ class SeqGAN(GenerativeModel):
             torch.optim.Adam(self.discriminator.parameters(), lr=h.d_lr),
         ]
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.check_finite()  # never write a checkpoint of a diverged run
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["lightgen"]["loop"] = {
-            "batches_seen": self.batches_seen,
-            "generator_steps": self.generator_steps,
-            "discriminator_steps": self.discriminator_steps,
-        }
-
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_load_checkpoint(checkpoint)
+        super().on_load_checkpoint(checkpoint)  # the loop counters (LoopState)
         if self.generator is None and checkpoint.get("hyper_parameters", {}).get("vocab_size"):
             self.build(int(checkpoint["hyper_parameters"]["vocab_size"]))
-        loop = checkpoint.get("lightgen", {}).get("loop", {})
-        self.batches_seen = int(loop.get("batches_seen", 0))
-        self.generator_steps = int(loop.get("generator_steps", 0))
-        self.discriminator_steps = int(loop.get("discriminator_steps", 0))
