@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from common import bench_trainer, mean_se  # noqa: E402  (tools/bench is on sys.path)
 
 from lightgen.data.sequences import OracleSequences
@@ -116,10 +117,13 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--small-d", action="store_true", help="a 4-window, 64-filter D instead of the paper's")
     parser.add_argument("--data-root", default=None, help="where the oracle's sequences are cached")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = parser.parse_args()
     if args.tiny:
         for key, value in TINY.items():
             setattr(args, key, value)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.mle_steps_per_round is None:
         args.mle_steps_per_round = args.num_train // 64
     began = time.time()
@@ -138,6 +142,7 @@ def main() -> None:
         for seed in range(args.seeds):
             for name, value in run_seed(seed, data, args, Path(tmp)).items():
                 rows.setdefault(name, []).append(value)
+                print(f"seed {seed} | {name} | NLL_oracle {value[0]:.4f} | NLL_test {value[1]:.4f}", flush=True)
     budget = (
         f"budget: {args.pretrain_steps} MLE batches of 64 (paper: 18,750 = 120 epochs), then MLE-only "
         f"{args.rounds} x {args.mle_steps_per_round} further MLE batches; SeqGAN {args.pretrain_d_steps} D "

@@ -179,6 +179,9 @@ def main() -> None:
     parser.add_argument("--layouts", default="ring,grid")
     parser.add_argument("--variants", default="GAN,MBD,WGAN-GP,BiGAN,PacGAN4")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per (layout, variant)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="start at this seed (finish a table stopped after some seeds)"
+    )
     parser.add_argument("--steps", type=int, default=3000, help="training batches (D steps) per model: the budget")
     parser.add_argument("--hidden", default="128,128,128", help="hidden widths of G and D (and BiGAN's E)")
     parser.add_argument(
@@ -221,7 +224,7 @@ def main() -> None:
             if reason or make is None:
                 print(f"{layout} {name}: skipped: {reason}", flush=True)
                 continue
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.seeds):
                 row = train_and_score(layout, name, make, d_steps, seed, args, folder)
                 rows.append(row)
                 print(json.dumps({k: v for k, v in row.items() if k != "protocol"}), flush=True)
